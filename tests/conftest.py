@@ -1,0 +1,42 @@
+"""Shared fixtures: small real data and a briefly trained model, built once per session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vae_core.data import load_dataset  # noqa: E402
+from vae_core.model import VAE, VAEConfig  # noqa: E402
+from vae_core.train import TrainConfig, train  # noqa: E402
+
+MNIST_10K = ROOT.parent / "shared" / "data" / "mnist-10k"
+SHIPPED = ROOT / "checkpoints"
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def trained_digits(digits):
+    """A small digits VAE trained for a few seconds: good enough for property tests."""
+    model = VAE(VAEConfig(input_shape=digits.image_shape, hidden=(64, 32)))
+    cfg = TrainConfig(epochs=15, batch_size=64, lr=3e-3, device="cpu", seed=0)
+    result = train(model, digits, cfg)
+    return result
+
+
+@pytest.fixture
+def tiny_model():
+    torch.manual_seed(0)
+    return VAE(VAEConfig(input_shape=(1, 4, 4), hidden=(8,), latent_dim=2)).eval()

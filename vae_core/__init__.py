@@ -1,0 +1,27 @@
+"""vae_core: a 2-D-latent Variational Autoencoder (Kingma & Welling, 2013), its SGVB
+estimators, fast training, self-describing checkpoints and the latent-space tools the
+explorer app draws with. No UI code lives here.
+"""
+
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .data import Dataset, load_dataset
+from .elbo import ELBOTerms, elbo_terms, iw_log_likelihood, kl_std_normal
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    DataUnavailableError,
+    ImageError,
+    TrainingDiverged,
+    VAECoreError,
+)
+from .evaluate import Metrics, encode, evaluate
+from .model import VAE, VAEConfig, VAEOutput
+from .train import EpochReport, TrainConfig, TrainResult, train
+
+__all__ = [
+    "VAE", "VAEConfig", "VAEOutput", "ELBOTerms", "elbo_terms", "iw_log_likelihood", "kl_std_normal",
+    "Dataset", "load_dataset", "TrainConfig", "TrainResult", "EpochReport", "train",
+    "Checkpoint", "load_checkpoint", "save_checkpoint", "Metrics", "evaluate", "encode",
+    "VAECoreError", "ConfigError", "DataUnavailableError", "CheckpointError", "ImageError", "TrainingDiverged",
+]
+__version__ = "0.1.0"

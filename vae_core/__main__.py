@@ -1,0 +1,186 @@
+"""Command line: `python -m vae_core train|eval|manifold ...` (see --help of each)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .errors import VAECoreError
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be like 512,256, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .data import DATASETS, PIXELS
+    from .elbo import ESTIMATORS
+    from .model import ACTIVATIONS, GAUSSIAN_VARIANCES, LIKELIHOODS, VAEConfig
+    from .train import TrainConfig
+
+    m, t = VAEConfig(), TrainConfig()
+    p = argparse.ArgumentParser(prog="python -m vae_core", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    tr = sub.add_parser("train", help="train a VAE and save a checkpoint")
+    tr.add_argument("--dataset", required=True, choices=DATASETS)
+    tr.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
+    tr.add_argument("--data-dir", help="folder with the dataset's raw IDX files")
+    tr.add_argument("--epochs", type=int, default=t.epochs)
+    tr.add_argument("--device", default=t.device, choices=["auto", "cpu", "cuda"])
+    tr.add_argument("--batch-size", type=int, default=t.batch_size, help="0 = auto")
+    tr.add_argument("--lr", type=float, default=t.lr)
+    tr.add_argument("--lr-final-frac", type=float, default=t.lr_final_frac)
+    tr.add_argument("--beta", type=float, default=t.beta)
+    tr.add_argument("--warmup-epochs", type=int, default=t.warmup_epochs)
+    tr.add_argument("--estimator", default=t.estimator, choices=ESTIMATORS)
+    tr.add_argument("--samples", type=int, default=t.n_samples, help="L, draws of z per example")
+    tr.add_argument("--pixels", default=t.pixels, choices=PIXELS)
+    tr.add_argument("--seed", type=int, default=t.seed)
+    tr.add_argument("--no-cuda-graph", action="store_true", help="train eagerly on CUDA")
+    tr.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU")
+    tr.add_argument("--latent-dim", type=int, default=m.latent_dim)
+    tr.add_argument("--hidden", type=_hidden, default=m.hidden, help="e.g. 512,256")
+    tr.add_argument("--activation", default=m.activation, choices=sorted(ACTIVATIONS))
+    tr.add_argument("--likelihood", default=m.likelihood, choices=LIKELIHOODS)
+    tr.add_argument("--gaussian-variance", default=m.gaussian_variance, choices=GAUSSIAN_VARIANCES)
+    tr.add_argument("--gaussian-std", type=float, default=m.gaussian_std)
+    tr.add_argument("--eval-k", type=int, default=500, help="importance samples for the final log p(x)")
+    tr.add_argument("--sample-size", type=int, default=2000, help="test images stored in the checkpoint")
+
+    ev = sub.add_parser("eval", help="test ELBO and importance-weighted log-likelihood of a checkpoint")
+    ev.add_argument("path")
+    ev.add_argument("--k", type=int, default=500)
+    ev.add_argument("--data-dir")
+    ev.add_argument("--on-sample", action="store_true", help="use the test sample stored in the file (offline)")
+    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+
+    mf = sub.add_parser("manifold", help="draw the learned manifold (the paper's Fig. 4) as PNG")
+    mf.add_argument("path")
+    mf.add_argument("--out", required=True)
+    mf.add_argument("--n", type=int, default=20)
+    mf.add_argument("--spacing", default="icdf", choices=["icdf", "linear"])
+    mf.add_argument("--range", type=float, nargs=4, metavar=("Z1LO", "Z1HI", "Z2LO", "Z2HI"),
+                    help="linear spacing bounds; default: where the stored test sample lies")
+    mf.add_argument("--scale", type=int, default=1, help="enlarge each pixel this many times")
+    return p
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .data import load_dataset
+    from .model import VAE, VAEConfig
+    from .pipeline import finish_training
+    from .train import TrainConfig, resolve_device, train
+
+    model_cfg = VAEConfig(
+        latent_dim=a.latent_dim, hidden=a.hidden, activation=a.activation, likelihood=a.likelihood,
+        gaussian_variance=a.gaussian_variance, gaussian_std=a.gaussian_std,
+        input_shape=(1, 1, 1),  # replaced by the data's shape below
+    )
+    train_cfg = TrainConfig(
+        epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, lr_final_frac=a.lr_final_frac, beta=a.beta,
+        warmup_epochs=a.warmup_epochs, estimator=a.estimator, n_samples=a.samples, pixels=a.pixels,
+        seed=a.seed, device=a.device, cuda_graph=not a.no_cuda_graph, cpu_bf16=a.cpu_bf16,
+    )
+    train_cfg.validate()
+    if a.eval_k < 0 or a.sample_size < 0:
+        raise VAECoreError("--eval-k and --sample-size must be >= 0")
+    device = resolve_device(a.device)
+    data = load_dataset(a.dataset, a.data_dir)
+    model_cfg = VAEConfig(**{**model_cfg.to_dict(), "input_shape": data.image_shape})
+    model = VAE(model_cfg)
+    print(f"{data.name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}; device {device}")
+    bar = tqdm(total=train_cfg.epochs, unit="epoch", file=sys.stderr, disable=None)
+
+    def on_epoch(r):
+        bar.update(1)
+        tqdm.write(
+            f"epoch {r.epoch:3d}/{r.epochs}  train -elbo {-r.train['elbo']:8.2f}  test -elbo {-r.test['elbo']:8.2f}"
+            f"  recon {-r.test['recon']:8.2f}  kl {r.test['kl']:6.2f}  beta {r.beta:.2f}"
+            f"  {r.seconds:6.2f}s  {r.images_per_second:9.0f} img/s"
+        )
+
+    t0 = time.perf_counter()
+    result = train(model, data, train_cfg, on_epoch)
+    bar.close()
+    print(f"trained in {time.perf_counter() - t0:.1f} s; evaluating (k={a.eval_k}) ...")
+    ckpt_path, metrics = finish_training(
+        a.out, result, data, train_cfg, eval_k=a.eval_k, sample_size=a.sample_size,
+        command="python -m vae_core " + " ".join(sys.argv[1:]),
+    )
+    print(f"test ELBO {metrics['test_elbo']:.2f} nats, IW log p(x) (k={a.eval_k}) "
+          f"{metrics.get('test_iw_ll') or float('nan'):.2f} nats")
+    print(f"saved {ckpt_path}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .data import binarize, load_dataset
+    from .evaluate import evaluate
+    from .train import resolve_device
+
+    ckpt = load_checkpoint(a.path)
+    ds = ckpt.meta.get("dataset", {})
+    if a.on_sample:
+        x = ckpt.sample_x()
+        if x is None:
+            raise VAECoreError(f"{a.path} stores no test sample; drop --on-sample and give --data-dir")
+        name = f"{ds.get('name')} (stored sample)"
+    else:
+        data = load_dataset(ds.get("name", "?"), a.data_dir)
+        x = binarize(data.x_test, "continuous" if ds.get("pixels") == "continuous" else "static")
+        name = data.name
+    device = resolve_device(a.device)
+    ckpt.model.to(device)
+    print(f"evaluating {a.path} on {len(x)} images of {name} with k={a.k} on {device} ...", file=sys.stderr)
+    m = evaluate(ckpt.model, x, k=a.k)
+    out = {"test_elbo": m.elbo, "test_iw_ll": m.iw_ll, "k": m.k, "dataset": name, "n_test": m.n,
+           "recon": m.recon, "kl": m.kl, "kl_per_dim": m.kl_per_dim, "active_units": m.active_units}
+    print(json.dumps(out))
+    return 0
+
+
+def cmd_manifold(a: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .evaluate import encode
+    from .manifold import data_range, manifold_image, png_bytes
+    from .checkpoint import atomic_write
+
+    ckpt = load_checkpoint(a.path)
+    lo, hi = (-3.0, -3.0), (3.0, 3.0)
+    if a.spacing == "linear":
+        if a.range:
+            lo, hi = (a.range[0], a.range[2]), (a.range[1], a.range[3])
+        elif ckpt.sample_x() is not None:
+            lo, hi = data_range(encode(ckpt.model, ckpt.sample_x())[0])
+    if not 1 <= a.scale <= 16:
+        raise VAECoreError(f"--scale must be from 1 to 16, got {a.scale}")
+    image, _, _ = manifold_image(ckpt.model, a.n, a.spacing, lo, hi)
+    atomic_write(a.out, png_bytes(image, a.scale))
+    print(f"wrote {a.out} ({image.shape[1] * a.scale}x{image.shape[0] * a.scale} pixels, {a.n}x{a.n} grid)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"train": cmd_train, "eval": cmd_eval, "manifold": cmd_manifold}[args.command]
+    try:
+        return handler(args)
+    except VAECoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing was saved", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""Checkpoints: one safetensors file per model, its description as JSON in the header.
+
+safetensors holds only raw tensors and a JSON header, so loading a file can never execute
+code from it (a pickle can). Writes are atomic: a temporary file in the same folder, fsync,
+then rename over the target, so an interrupted save leaves the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .errors import CheckpointError, ConfigError
+from .model import VAE, VAEConfig
+
+FORMAT = "vae_core.checkpoint/1"
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # larger files are refused before reading
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+SAMPLE_PREFIX = "sample."  # tensors of the stored test-set sample, beside the weights
+
+
+@dataclass
+class Checkpoint:
+    model: VAE  # in eval mode, on the CPU
+    meta: dict  # dataset, pixels, train config, history, metrics, versions, created
+    sample_images: torch.Tensor | None = None  # (n, C, H, W) uint8: a test-set sample
+    sample_labels: torch.Tensor | None = None  # (n,) int64
+    path: str | None = None
+
+    @property
+    def config(self) -> VAEConfig:
+        return self.model.config
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.meta.get("dataset", {}).get("class_names", []))
+
+    def sample_x(self) -> torch.Tensor | None:
+        """The stored test sample as the model saw test data: (n, D) floats in [0, 1]."""
+        if self.sample_images is None:
+            return None
+        x = self.sample_images.flatten(1).float() / 255.0
+        return x if self.meta.get("dataset", {}).get("pixels", "continuous") == "continuous" else (x > 0.5).float()
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import safetensors
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "safetensors": safetensors.__version__,
+    }
+
+
+def to_bytes(model: VAE, meta: dict, sample_images=None, sample_labels=None) -> bytes:
+    """Serialise a model, its metadata and an optional test sample to safetensors bytes."""
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    if sample_images is not None:
+        tensors[SAMPLE_PREFIX + "images"] = sample_images.to("cpu", torch.uint8).contiguous()
+        tensors[SAMPLE_PREFIX + "labels"] = sample_labels.to("cpu", torch.int64).contiguous()
+    full = {
+        "format": FORMAT,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+        **meta,
+        "config": model.config.to_dict(),
+    }
+    return st_save(tensors, metadata={"vae_core": json.dumps(full, allow_nan=False)})
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Write bytes to `path` so that readers see the old file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_checkpoint(path: str | Path, model: VAE, meta: dict, sample_images=None, sample_labels=None) -> Path:
+    _check_finite(model, str(path))
+    atomic_write(path, to_bytes(model, meta, sample_images, sample_labels))
+    return Path(path)
+
+
+def _check_finite(model: VAE, name: str) -> None:
+    for key, v in model.state_dict().items():
+        if not torch.isfinite(v).all():
+            raise CheckpointError(f"{name}: weight {key!r} contains NaN or infinite values")
+
+
+def _read_header(data: bytes, name: str) -> dict:
+    if len(data) == 0:
+        raise CheckpointError(f"{name}: the file is empty (0 bytes); choose a vae_core checkpoint (.safetensors)")
+    if len(data) < 8:
+        raise CheckpointError(f"{name}: the file is too short ({len(data)} bytes) to be a checkpoint")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER_BYTES or n > len(data) - 8:
+        hint = " (it may be truncated)" if n <= MAX_HEADER_BYTES else ""
+        raise CheckpointError(
+            f"{name}: not a vae_core checkpoint{hint}: it does not start with a safetensors header. "
+            "Only files saved by vae_core (.safetensors) can be loaded; PyTorch pickles (.pt/.pth) are refused."
+        )
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(f"{name}: not a vae_core checkpoint: its header is not valid JSON") from None
+    meta_raw = header.get("__metadata__", {}).get("vae_core") if isinstance(header, dict) else None
+    if meta_raw is None:
+        raise CheckpointError(f"{name}: a safetensors file, but not one written by vae_core (no 'vae_core' metadata)")
+    try:
+        meta = json.loads(meta_raw)
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{name}: the vae_core metadata is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{name}: checkpoint format {found!r} is not supported (this vae_core reads {FORMAT!r})")
+    return meta
+
+
+def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
+    """Rebuild a checkpoint from its bytes alone, validating everything. Raises CheckpointError."""
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"{name}: {len(data) / 2**20:.1f} MiB is over the {MAX_CHECKPOINT_BYTES // 2**20} MiB limit for checkpoints"
+        )
+    meta = _read_header(data, name)
+    try:
+        tensors = st_load(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{name}: the tensor data is damaged or truncated ({exc})") from None
+    try:
+        config = VAEConfig.from_dict(meta.get("config", {}))
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{name}: its model config is invalid: {exc}") from None
+    model = VAE(config)
+    weights = {k: v for k, v in tensors.items() if not k.startswith(SAMPLE_PREFIX)}
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{name}: weights do not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for k, v in weights.items():
+        if v.shape != expected[k].shape or not v.dtype.is_floating_point:
+            raise CheckpointError(
+                f"{name}: weight {k!r} has shape {tuple(v.shape)} {v.dtype}, "
+                f"the config needs {tuple(expected[k].shape)} float"
+            )
+    model.load_state_dict({k: v.float() for k, v in weights.items()})
+    _check_finite(model, name)
+    model.eval()
+    images, labels = tensors.get(SAMPLE_PREFIX + "images"), tensors.get(SAMPLE_PREFIX + "labels")
+    if images is not None:
+        ok = (
+            images.dtype == torch.uint8
+            and labels is not None
+            and images.ndim == 4
+            and tuple(images.shape[1:]) == tuple(config.input_shape)
+            and labels.shape == (images.shape[0],)
+        )
+        if not ok:
+            raise CheckpointError(f"{name}: its stored test sample does not match the model's input shape")
+    return Checkpoint(model=model, meta=meta, sample_images=images, sample_labels=labels, path=name)
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load a checkpoint file without executing anything from it. Raises CheckpointError."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read the file ({exc.strerror})") from None
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"{path}: {size / 2**20:.1f} MiB is over the {MAX_CHECKPOINT_BYTES // 2**20} MiB limit for checkpoints"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read the file ({exc.strerror})") from None
+    ckpt = from_bytes(data, str(path))
+    ckpt.path = str(path)
+    return ckpt

@@ -1,0 +1,186 @@
+"""Datasets as single tensors: images flattened to (N, D) float32 in [0, 1], labels (N,).
+
+`digits` (scikit-learn's bundled 8x8 digits) needs nothing. `mnist`, `fashion-mnist` and
+`kmnist` are read from raw IDX files already on disk (a folder given by the user, the
+torchvision layout under it, or the usual places), and downloaded through torchvision only
+when none is found.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataUnavailableError
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist")
+PIXELS = ("continuous", "static", "dynamic")
+
+# dataset name -> (torchvision class name, class names, how to get it offline)
+_IDX_DATASETS = {
+    "mnist": (
+        "MNIST",
+        [str(i) for i in range(10)],
+        "run once on a machine that is online (torchvision downloads it), or pass --data-dir "
+        "with the four MNIST *-idx?-ubyte(.gz) files",
+    ),
+    "fashion-mnist": (
+        "FashionMNIST",
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+         "Ankle boot"],
+        "on Debian/Ubuntu: `apt-get install dataset-fashion-mnist` (files go to "
+        "/usr/share/datasets/fashion-mnist); or run once online; or pass --data-dir",
+    ),
+    "kmnist": (
+        "KMNIST",
+        ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"],
+        "run once on a machine that is online (torchvision downloads it), or pass --data-dir "
+        "with the four KMNIST *-idx?-ubyte(.gz) files",
+    ),
+}
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+DEFAULT_CACHE = Path(os.environ.get("VAE_CORE_DATA", Path.home() / ".cache" / "vae_core" / "data"))
+
+
+@dataclass
+class Dataset:
+    name: str  # "digits", "mnist", ...
+    x_train: torch.Tensor  # (N, D) float32 in [0, 1]
+    y_train: torch.Tensor  # (N,) int64 class labels
+    x_test: torch.Tensor  # (M, D)
+    y_test: torch.Tensor  # (M,)
+    image_shape: tuple[int, int, int]  # (C, H, W)
+    class_names: list[str]
+    source: str  # where the pixels came from, for the checkpoint's metadata
+    extra: dict = field(default_factory=dict)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (optionally gzip-compressed) into a numpy array of uint8."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise DataUnavailableError(f"{path} is not an IDX file of unsigned bytes")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    n = int(np.prod(shape))
+    if len(data) - offset < n:
+        raise DataUnavailableError(f"{path} is truncated: expected {n} values of shape {shape}")
+    return np.frombuffer(data, dtype=np.uint8, count=n, offset=offset).reshape(shape)
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _idx_folder(folder: Path, tv_name: str) -> Path | None:
+    """The folder holding the four IDX files: `folder` itself or torchvision's layout in it."""
+    for candidate in (folder, folder / tv_name / "raw", folder / "raw"):
+        stems = [s for pair in _IDX_FILES.values() for s in pair]
+        if all(_find_idx(candidate, s) for s in stems):
+            return candidate
+    return None
+
+
+def search_paths(name: str, data_dir: str | Path | None) -> list[Path]:
+    """Where `load_dataset` looks for the raw files of `name`, in order."""
+    paths = [Path(data_dir)] if data_dir else []
+    paths += [DEFAULT_CACHE, Path("data"), Path("/usr/share/datasets") / name]
+    return paths
+
+
+def _load_idx_dataset(name: str, data_dir: str | Path | None, download: bool) -> Dataset:
+    tv_name, class_names, how = _IDX_DATASETS[name]
+    tried = search_paths(name, data_dir)
+    folder = next((f for f in (_idx_folder(p, tv_name) for p in tried) if f), None)
+    if folder is None and download and not data_dir:
+        folder = _download(name, tv_name)
+    if folder is None:
+        where = ", ".join(str(p) for p in tried)
+        raise DataUnavailableError(
+            f"dataset {name!r} is not available offline: looked for its four IDX files in {where}"
+            f"{'' if download and not data_dir else ' (no download attempted)'}. To get it: {how}."
+        )
+    arrays = {}
+    for split, (img, lab) in _IDX_FILES.items():
+        arrays[split] = (read_idx(_find_idx(folder, img)), read_idx(_find_idx(folder, lab)))
+    (xtr, ytr), (xte, yte) = arrays["train"], arrays["test"]
+    h, w = xtr.shape[1:]
+    return Dataset(
+        name=name,
+        x_train=torch.from_numpy(xtr.reshape(len(xtr), -1).astype(np.float32) / 255.0),
+        y_train=torch.from_numpy(ytr.astype(np.int64)),
+        x_test=torch.from_numpy(xte.reshape(len(xte), -1).astype(np.float32) / 255.0),
+        y_test=torch.from_numpy(yte.astype(np.int64)),
+        image_shape=(1, h, w),
+        class_names=class_names,
+        source=str(folder.resolve()),
+    )
+
+
+def _download(name: str, tv_name: str) -> Path | None:
+    """Download through torchvision into the cache; None when offline."""
+    try:
+        import torchvision.datasets as tvd
+
+        cls = getattr(tvd, tv_name)
+        DEFAULT_CACHE.mkdir(parents=True, exist_ok=True)
+        for train in (True, False):
+            cls(str(DEFAULT_CACHE), train=train, download=True)
+    except Exception:  # offline, blocked, or a partial download: report as unavailable
+        return None
+    return _idx_folder(DEFAULT_CACHE, tv_name)
+
+
+def _load_digits() -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.data.astype(np.float32) / 16.0)  # (1797, 64), values 0..16
+    y = torch.from_numpy(bunch.target.astype(np.int64))
+    perm = torch.from_numpy(np.random.default_rng(0).permutation(len(x)))
+    n_test = 360  # a fixed 80/20 split
+    test, train = perm[:n_test], perm[n_test:]
+    return Dataset(
+        name="digits",
+        x_train=x[train],
+        y_train=y[train],
+        x_test=x[test],
+        y_test=y[test],
+        image_shape=(1, 8, 8),
+        class_names=[str(i) for i in range(10)],
+        source="sklearn.datasets.load_digits (bundled with scikit-learn)",
+    )
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = True) -> Dataset:
+    """Load a dataset by name. Raises DataUnavailableError (with where it looked) when absent."""
+    if name == "digits":
+        return _load_digits()
+    if name in _IDX_DATASETS:
+        return _load_idx_dataset(name, data_dir, download)
+    raise DataUnavailableError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def binarize(x: torch.Tensor, mode: str, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Pixel handling: 'continuous' keeps x; 'static' thresholds at 0.5; 'dynamic' samples."""
+    if mode == "continuous":
+        return x
+    if mode == "static":
+        return (x > 0.5).to(x.dtype)
+    if mode == "dynamic":
+        return torch.bernoulli(x, generator=generator)
+    raise ValueError(f"pixels must be one of {PIXELS}, got {mode!r}")

@@ -1,0 +1,160 @@
+"""Latent grids and paths, decoding them, and tiling decoded images into one mosaic.
+
+The paper's Fig. 4: "linearly spaced coordinates on the unit square were transformed
+through the inverse CDF of the Gaussian to produce values of the latent variables z".
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+from .model import VAE
+
+Z_LIMIT = 10.0  # |z| is clamped here: the prior puts ~1e-23 mass beyond it
+MIN_GRID, MAX_GRID = 2, 40
+SPACINGS = ("icdf", "linear")
+
+
+def clean_z(z, latent_dim: int) -> torch.Tensor:
+    """Validate a latent vector from outside (a browser, a file): finite, right length, clamped.
+
+    Returns a float32 tensor (latent_dim,); raises ConfigError for NaN or a wrong length.
+    """
+    try:
+        t = torch.as_tensor(np.asarray(z, dtype=np.float64), dtype=torch.float64).flatten()
+    except (TypeError, ValueError):
+        raise ConfigError(f"z must be a list of {latent_dim} numbers, got {z!r:.80}") from None
+    if t.numel() != latent_dim:
+        raise ConfigError(f"z must have {latent_dim} values, got {t.numel()}")
+    if torch.isnan(t).any():
+        raise ConfigError("z contains NaN; give finite numbers")
+    return t.clamp(-Z_LIMIT, Z_LIMIT).float()
+
+
+def grid_axes(n: int, spacing: str = "icdf", lo=(-3.0, -3.0), hi=(3.0, 3.0)) -> tuple[np.ndarray, np.ndarray]:
+    """The z1 and z2 values of an n x n grid, each (n,), ascending."""
+    if not isinstance(n, int) or not MIN_GRID <= n <= MAX_GRID:
+        raise ConfigError(f"grid size must be an integer from {MIN_GRID} to {MAX_GRID}, got {n!r}")
+    if spacing == "icdf":
+        u = (np.arange(n) + 0.5) / n  # cell centres of the unit square: never 0 or 1
+        v = math.sqrt(2) * _erfinv(2 * u - 1)
+        return v, v.copy()
+    if spacing == "linear":
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        if lo.shape != (2,) or hi.shape != (2,) or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            raise ConfigError("linear spacing needs finite (z1, z2) bounds lo and hi")
+        if (hi <= lo).any():
+            raise ConfigError(f"each upper bound must exceed its lower bound, got lo={lo.tolist()} hi={hi.tolist()}")
+        lo, hi = lo.clip(-Z_LIMIT, Z_LIMIT), hi.clip(-Z_LIMIT, Z_LIMIT)
+        return np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+    raise ConfigError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
+
+
+def _erfinv(y: np.ndarray) -> np.ndarray:
+    return torch.erfinv(torch.as_tensor(y, dtype=torch.float64)).numpy()
+
+
+def latent_grid(z1: np.ndarray, z2: np.ndarray, latent_dim: int = 2, rest=None) -> torch.Tensor:
+    """Grid points (n2 * n1, latent_dim), row-major with the top row at the largest z2.
+
+    Dimensions beyond the first two are held at `rest` (default 0, the prior's mean).
+    """
+    zz1, zz2 = np.meshgrid(z1, z2[::-1])  # image rows go down as z2 goes down
+    z = np.zeros((zz1.size, latent_dim), np.float32)
+    z[:, 0] = zz1.ravel()
+    if latent_dim > 1:
+        z[:, 1] = zz2.ravel()
+    if latent_dim > 2 and rest is not None:
+        z[:, 2:] = np.asarray(rest, np.float32)[: latent_dim - 2]
+    return torch.from_numpy(z)
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Pixel means in [0, 1] -> uint8 0..255 (rounded)."""
+    return (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+
+
+def tile(images: torch.Tensor, ncol: int, pad: int = 0, pad_value: int = 255) -> np.ndarray:
+    """(N, C, H, W) uint8 -> one mosaic (rows*H, ncol*W) (or (..., C) for C > 1) as numpy."""
+    n, c, h, w = images.shape
+    rows = math.ceil(n / ncol)
+    if rows * ncol != n:
+        blank = torch.full((rows * ncol - n, c, h, w), pad_value, dtype=images.dtype)
+        images = torch.cat([images, blank])
+    if pad:
+        images = torch.nn.functional.pad(images, (0, pad, 0, pad), value=pad_value)
+        h, w = h + pad, w + pad
+    mosaic = images.view(rows, ncol, c, h, w).permute(0, 3, 1, 4, 2).reshape(rows * h, ncol * w, c)
+    if pad:
+        mosaic = mosaic[:-pad, :-pad]
+    out = mosaic.numpy()
+    return out[..., 0] if c == 1 else out
+
+
+@torch.no_grad()
+def decode_images(model: VAE, z: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    """z (N, latent_dim) -> uint8 images (N, C, H, W) on the CPU."""
+    device = next(model.parameters()).device
+    out = [to_uint8(model.decode(z[i : i + batch].to(device))).cpu() for i in range(0, len(z), batch)]
+    return torch.cat(out) if out else torch.empty(0, *model.config.input_shape, dtype=torch.uint8)
+
+
+def manifold_image(
+    model: VAE, n: int = 20, spacing: str = "icdf", lo=(-3.0, -3.0), hi=(3.0, 3.0), rest=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Fig. 4 mosaic (n*H, n*W) uint8 and its axes z1, z2 (each ascending)."""
+    z1, z2 = grid_axes(n, spacing, lo, hi)
+    z = latent_grid(z1, z2, model.config.latent_dim, rest)
+    return tile(decode_images(model, z), n), z1, z2
+
+
+def data_range(mu, q: float = 0.01) -> tuple[list[float], list[float]]:
+    """Where encoded data lies: the q and 1-q quantiles of the first two dims of mu (N, d)."""
+    m = torch.as_tensor(mu)[:, :2].double()
+    if m.shape[1] == 1:
+        m = torch.cat([m, torch.zeros_like(m)], 1)
+    lo = torch.quantile(m, q, dim=0).tolist()
+    hi = torch.quantile(m, 1 - q, dim=0).tolist()
+    hi = [max(h, l_ + 1e-3) for l_, h in zip(lo, hi)]
+    return lo, hi
+
+
+def line_path(z_from, z_to, steps: int) -> torch.Tensor:
+    """(steps, d) points linearly from z_from to z_to, both ends included."""
+    a, b = torch.as_tensor(z_from, dtype=torch.float32), torch.as_tensor(z_to, dtype=torch.float32)
+    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    return (1 - t) * a + t * b
+
+
+def circle_path(center, radius: float, steps: int) -> torch.Tensor:
+    """(steps, d) points on a circle in the first two dims around center, other dims fixed."""
+    c = torch.as_tensor(center, dtype=torch.float32)
+    angle = torch.linspace(0, 2 * math.pi, steps + 1)[:-1]
+    z = c.repeat(steps, 1)
+    z[:, 0] += radius * torch.cos(angle)
+    z[:, 1] += radius * torch.sin(angle)
+    return z
+
+
+def posterior_ellipse(mu, logvar, n_sigma: float = 2.0, points: int = 60) -> np.ndarray:
+    """The mu +- n_sigma * sigma ellipse of q(z|x) in its first two dims: (points, 2)."""
+    mu = np.asarray(mu, float)[:2]
+    sigma = np.exp(0.5 * np.asarray(logvar, float)[:2])
+    t = np.linspace(0, 2 * np.pi, points)
+    return np.stack([mu[0] + n_sigma * sigma[0] * np.cos(t), mu[1] + n_sigma * sigma[1] * np.sin(t)], 1)
+
+
+def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
+    """Encode a uint8 (H, W) or (H, W, C) array as PNG, optionally enlarged by pixel repeats."""
+    from PIL import Image
+
+    if scale > 1:
+        image = image.repeat(scale, 0).repeat(scale, 1)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,309 @@
+"""The training loop: the whole dataset on the device, no DataLoader, one host sync per epoch.
+
+CUDA: TF32 matmuls, fused capturable Adam, and the training step captured once as a CUDA
+graph and replayed. CPU: large batches, optional bf16 autocast. Both report through the
+same per-epoch callback, so the CLI prints a progress line and the app draws live charts.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .data import PIXELS, Dataset, binarize
+from .elbo import ESTIMATORS, elbo_terms
+from .errors import ConfigError, TrainingDiverged
+from .model import VAE
+
+EVAL_BATCH = 2500  # examples per forward pass when evaluating the test set
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30  # passes over the training set
+    batch_size: int = 0  # examples per step; 0 = auto (256 on CPU, 512 on CUDA)
+    lr: float = 2e-3  # Adam learning rate (peak; decays by cosine to lr_final_frac * lr)
+    lr_final_frac: float = 0.05  # final lr as a fraction of lr; 1 = constant
+    beta: float = 1.0  # weight of the KL term (beta-VAE; the paper's ELBO is beta = 1)
+    warmup_epochs: int = 0  # linear KL warm-up from 0 to beta over this many epochs
+    estimator: str = "analytic"  # "analytic" (the paper's B) or "mc" (A)
+    n_samples: int = 1  # L, draws of z per example and step
+    pixels: str = "continuous"  # "continuous", "static" or "dynamic" binarisation
+    seed: int = 0  # seeds init, shuffling and sampling; reproducible on one device
+    device: str = "auto"  # "auto" (CUDA if present), "cpu" or "cuda"
+    cuda_graph: bool = True  # CUDA only: capture the step as a CUDA graph
+    cpu_bf16: bool = False  # CPU only: bf16 autocast for matmuls
+
+    def validate(self, n_train: int | None = None) -> None:
+        """Raise ConfigError, naming the setting, for anything out of range."""
+        checks = [
+            (isinstance(self.epochs, int) and self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (isinstance(self.batch_size, int) and self.batch_size >= 0,
+             f"batch_size must be >= 1 (or 0 for auto), got {self.batch_size}"),
+            (_pos(self.lr), f"learning rate must be a positive number, got {self.lr}"),
+            (_pos(self.lr_final_frac) and self.lr_final_frac <= 1,
+             f"lr_final_frac must be in (0, 1], got {self.lr_final_frac}"),
+            (math.isfinite(self.beta) and self.beta >= 0, f"beta must be >= 0, got {self.beta}"),
+            (isinstance(self.warmup_epochs, int) and self.warmup_epochs >= 0,
+             f"warmup_epochs must be >= 0, got {self.warmup_epochs}"),
+            (self.estimator in ESTIMATORS, f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}"),
+            (isinstance(self.n_samples, int) and 1 <= self.n_samples <= 1000,
+             f"n_samples (L) must be in 1..1000, got {self.n_samples}"),
+            (self.pixels in PIXELS, f"pixels must be one of {PIXELS}, got {self.pixels!r}"),
+            (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        if n_train is not None and self.batch_size > n_train:
+            raise ConfigError(
+                f"batch_size {self.batch_size} is larger than the training set ({n_train} images); "
+                f"choose at most {n_train}"
+            )
+
+
+def _pos(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+@dataclass
+class EpochReport:
+    epoch: int  # 1-based
+    epochs: int
+    train: dict[str, float]  # mean recon / kl / elbo over the epoch, nats per image
+    test: dict[str, float]  # the same on the test set (one sample of z per image)
+    beta: float  # the KL weight used this epoch
+    lr: float
+    seconds: float  # wall time of this epoch's training steps (not the evaluation)
+    images_per_second: float
+    test_mu: torch.Tensor | None = None  # (M, latent_dim) on the CPU, when asked for
+
+
+@dataclass
+class TrainResult:
+    model: VAE
+    history: list[dict] = field(default_factory=list)
+    stopped_early: bool = False
+    device: str = "cpu"
+    seconds: float = 0.0
+
+
+Callback = Callable[[EpochReport], "str | None"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use auto or cpu")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def default_batch_size(device: torch.device) -> int:
+    return 512 if device.type == "cuda" else 256
+
+
+def kl_weight(cfg: TrainConfig, epoch: int) -> float:
+    """beta, ramped linearly over the first warmup_epochs epochs (epoch is 1-based)."""
+    if cfg.warmup_epochs <= 0:
+        return cfg.beta
+    return cfg.beta * min(1.0, epoch / cfg.warmup_epochs)
+
+
+def learning_rate(cfg: TrainConfig, epoch: int) -> float:
+    """Cosine decay from lr (epoch 1) to lr * lr_final_frac (last epoch)."""
+    if cfg.epochs <= 1:
+        return cfg.lr
+    t = (epoch - 1) / (cfg.epochs - 1)
+    return cfg.lr * (cfg.lr_final_frac + (1 - cfg.lr_final_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class _Step:
+    """One optimisation step on a batch: loss = -(recon - beta * kl), mean over the batch.
+
+    Also adds the batch's summed (recon, kl, elbo) to `sums` on the device, so nothing is
+    read back to the host until the epoch ends.
+    """
+
+    def __init__(self, model: VAE, opt: torch.optim.Optimizer, cfg: TrainConfig, device: torch.device):
+        self.model, self.opt, self.cfg = model, opt, cfg
+        self.beta = torch.zeros((), device=device)  # a tensor so a captured graph sees updates
+        self.sums = torch.zeros(3, device=device)
+        self.autocast = cfg.cpu_bf16 and device.type == "cpu"
+
+    def __call__(self, xb: torch.Tensor) -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            terms = elbo_terms(self.model, xb, self.cfg.estimator, self.cfg.n_samples)
+        loss = -(terms.recon - self.beta * terms.kl).mean()
+        loss.backward()
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=False)
+        with torch.no_grad():
+            self.sums += torch.stack([terms.recon.sum(), terms.kl.sum(), terms.elbo.sum()]).float()
+
+
+class _GraphStep:
+    """The same step captured once as a CUDA graph; replays read the batch from `self.x`.
+
+    Follows PyTorch's whole-network capture recipe: warm up on a side stream, capture with
+    static input and grads, then restore the weights and optimizer state the warm-up changed.
+    """
+
+    def __init__(self, step: _Step, x_example: torch.Tensor):
+        self.step = step
+        self.x = x_example.clone()
+        params = [p for p in step.model.parameters()]
+        saved = [p.detach().clone() for p in params]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                step(self.x)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            step(self.x)
+        with torch.no_grad():  # undo the warm-up and capture updates, in place
+            for p, s in zip(params, saved):
+                p.copy_(s)
+            for state in step.opt.state.values():
+                for v in state.values():
+                    if torch.is_tensor(v):
+                        v.zero_()
+            step.sums.zero_()
+
+    def __call__(self, xb: torch.Tensor) -> None:
+        self.x.copy_(xb)
+        self.graph.replay()
+
+
+@torch.no_grad()
+def evaluate_split(
+    model: VAE, x: torch.Tensor, estimator: str = "analytic", n_samples: int = 1, want_mu: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Summed (recon, kl, elbo) over x on its device, and optionally all mu (M, latent_dim)."""
+    sums = torch.zeros(3, device=x.device)
+    mus = []
+    for i in range(0, len(x), EVAL_BATCH):
+        terms = elbo_terms(model, x[i : i + EVAL_BATCH], estimator, n_samples)
+        sums += torch.stack([terms.recon.sum(), terms.kl.sum(), terms.elbo.sum()])
+        if want_mu:
+            mus.append(model.encode(x[i : i + EVAL_BATCH])[0])
+    return sums, (torch.cat(mus) if want_mu else None)
+
+
+def report_to_dict(report: EpochReport) -> dict:
+    """The JSON-able part of a report, as stored in a checkpoint's history."""
+    keys = ("epoch", "train", "test", "beta", "lr", "seconds", "images_per_second")
+    return {k: getattr(report, k) for k in keys}
+
+
+def _as_metrics(sums: list[float], n: int) -> dict[str, float]:
+    return {"recon": sums[0] / n, "kl": sums[1] / n, "elbo": sums[2] / n}
+
+
+def train(
+    model: VAE,
+    data: Dataset,
+    cfg: TrainConfig,
+    callback: Callback | None = None,
+    want_latents: bool = False,
+) -> TrainResult:
+    """Train `model` in place on `data`. The callback may return "stop" to end after an epoch.
+
+    Raises TrainingDiverged (with the last good weights restored in `model`) if the loss
+    becomes NaN or infinite.
+    """
+    cfg.validate(len(data.x_train))
+    device = resolve_device(cfg.device)
+    batch = cfg.batch_size or min(default_batch_size(device), len(data.x_train))
+    if tuple(model.config.input_shape) != tuple(data.image_shape):
+        raise ConfigError(f"model input {model.config.input_shape} does not match data {data.image_shape}")
+
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    model.to(device).train()
+    x_all = data.x_train.to(device)
+    x_test = binarize(data.x_test.to(device), "static" if cfg.pixels == "dynamic" else cfg.pixels)
+    x_static = binarize(x_all, cfg.pixels) if cfg.pixels == "static" else x_all
+    n_steps = len(x_all) // batch  # drop the ragged remainder; the shuffle varies it per epoch
+    n_seen = n_steps * batch
+
+    use_graph = device.type == "cuda" and cfg.cuda_graph
+    lr_t = torch.tensor(cfg.lr, device=device) if use_graph else cfg.lr
+    opt_kwargs = {"fused": True, "capturable": True} if use_graph else {}
+    if device.type == "cuda" and not use_graph:
+        opt_kwargs = {"fused": True}
+    opt = torch.optim.Adam(model.parameters(), lr=lr_t, **opt_kwargs)
+    step = _Step(model, opt, cfg, device)
+    runner: Callable[[torch.Tensor], None] = step
+    if use_graph:
+        try:
+            runner = _GraphStep(step, x_static[:batch])
+        except Exception as exc:  # capture is an optimisation: fall back to eager, loudly
+            warnings.warn(f"CUDA graph capture failed ({exc}); training eagerly", stacklevel=2)
+            runner = step
+
+    result = TrainResult(model=model, device=str(device))
+    good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    t_start = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        beta, lr = kl_weight(cfg, epoch), learning_rate(cfg, epoch)
+        step.beta.fill_(beta)
+        for group in opt.param_groups:
+            if torch.is_tensor(group["lr"]):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        step.sums.zero_()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        x_epoch = binarize(x_all, "dynamic", gen) if cfg.pixels == "dynamic" else x_static
+        perm = torch.randperm(len(x_all), device=device, generator=gen)
+        for s in range(n_steps):
+            runner(x_epoch[perm[s * batch : (s + 1) * batch]])
+        train_sums = step.sums.tolist()  # the epoch's one host sync
+        seconds = time.perf_counter() - t0
+
+        if not all(math.isfinite(v) for v in train_sums):
+            model.load_state_dict(good_state)
+            err = TrainingDiverged(
+                f"training diverged in epoch {epoch}: the loss became NaN or infinite "
+                f"(learning rate {lr:.3g}). The weights of the last good epoch were kept; "
+                "lower the learning rate and train again."
+            )
+            err.history = result.history
+            raise err
+        model.eval()
+        test_sums, test_mu = evaluate_split(model, x_test, want_mu=want_latents)
+        model.train()
+        good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        report = EpochReport(
+            epoch=epoch,
+            epochs=cfg.epochs,
+            train=_as_metrics(train_sums, n_seen),
+            test=_as_metrics(test_sums.tolist(), len(x_test)),
+            beta=beta,
+            lr=lr,
+            seconds=seconds,
+            images_per_second=n_seen / seconds if seconds > 0 else float("inf"),
+            test_mu=test_mu.float().cpu() if test_mu is not None else None,
+        )
+        result.history.append(report_to_dict(report))
+        if callback is not None and callback(report) == "stop":
+            result.stopped_early = epoch < cfg.epochs
+            break
+    result.seconds = time.perf_counter() - t_start
+    model.eval()
+    return result
