@@ -1,0 +1,136 @@
+"""Session state and caches shared by all pages: the active model and what is derived from it.
+
+Models are cached with st.cache_resource keyed by file and modification time and are never
+mutated by a session (no .to(), no training: trained models are new objects). Arrays derived
+from a model (latent codes, grids) are cached with st.cache_data keyed by the model's key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vae_core.checkpoint import MAX_CHECKPOINT_BYTES, Checkpoint, from_bytes, load_checkpoint
+from vae_core.errors import VAECoreError
+from vae_core.evaluate import encode
+from vae_core.manifold import manifold_image
+
+from .models import DEFAULT_MODEL, ModelRef, run_models, shipped_models
+
+ACTIVE = "active_model"  # session-state key of the active ModelRef
+UPLOADS = "uploaded_models"  # name -> (digest, Checkpoint), this session's uploads only
+SESSION_ID = "session_id"
+MAX_UPLOADS = 4
+
+
+@dataclass(frozen=True)
+class Active:
+    ref: ModelRef
+    ckpt: Checkpoint
+    key: str  # identifies the model's contents, for cache keys
+
+
+def session_id() -> str:
+    if SESSION_ID not in st.session_state:
+        st.session_state[SESSION_ID] = uuid.uuid4().hex
+    return st.session_state[SESSION_ID]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _load_file(path: str, mtime_ns: int) -> Checkpoint:
+    return load_checkpoint(path)
+
+
+def file_key(path: str) -> tuple[str, int]:
+    return path, os.stat(path).st_mtime_ns
+
+
+def available_models() -> list[ModelRef]:
+    uploads = [ModelRef("upload", name, None) for name in st.session_state.get(UPLOADS, {})]
+    return shipped_models() + run_models(session_id()) + uploads
+
+
+def resolve(ref: ModelRef) -> Active:
+    """Load a model by reference (cached). Raises VAECoreError for a bad or vanished file."""
+    if ref.kind == "upload":
+        digest, ckpt = st.session_state[UPLOADS][ref.name]
+        return Active(ref, ckpt, f"upload:{digest}")
+    try:
+        path, mtime = file_key(ref.path)
+    except OSError:
+        raise VAECoreError(f"model file {ref.path} is no longer there") from None
+    return Active(ref, _load_file(path, mtime), f"{path}@{mtime}")
+
+
+def active() -> Active:
+    """The session's active model; the default shipped one when none was chosen yet."""
+    ref = st.session_state.get(ACTIVE)
+    if ref is not None:
+        try:
+            return resolve(ref)
+        except (VAECoreError, KeyError):
+            st.session_state.pop(ACTIVE, None)
+    models = available_models()
+    if not models:
+        st.error("No model found: the checkpoints/ folder is empty. Train one on the Train page.")
+        st.stop()
+    ref = next((m for m in models if m.name == DEFAULT_MODEL), models[0])
+    st.session_state[ACTIVE] = ref
+    return resolve(ref)
+
+
+def set_active(ref: ModelRef) -> None:
+    st.session_state[ACTIVE] = ref
+
+
+def add_upload(name: str, data: bytes) -> ModelRef:
+    """Validate an uploaded checkpoint fully before it can become active. Raises VAECoreError."""
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise VAECoreError(f"{name}: {len(data) / 2**20:.1f} MiB is over the {MAX_CHECKPOINT_BYTES // 2**20} MiB limit")
+    ckpt = from_bytes(data, name)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    uploads = st.session_state.setdefault(UPLOADS, {})
+    stem = name.rsplit(".", 1)[0][:40] or "upload"
+    uploads.pop(stem, None)
+    while len(uploads) >= MAX_UPLOADS:  # keep memory bounded per session
+        uploads.pop(next(iter(uploads)))
+    uploads[stem] = (digest, ckpt)
+    return ModelRef("upload", stem, None)
+
+
+# ---- cached computations on the active model (keyed by Active.key) ----
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def sample_latents(key: str, _ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """mu, logvar of the checkpoint's stored test sample, and its labels (numpy)."""
+    x = _ckpt.sample_x()
+    if x is None:
+        d = _ckpt.config.latent_dim
+        return np.zeros((0, d), np.float32), np.zeros((0, d), np.float32), np.zeros(0, np.int64)
+    mu, logvar = encode(_ckpt.model, x)
+    return mu.numpy(), logvar.numpy(), _ckpt.sample_labels.numpy()
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def cached_manifold(key: str, _ckpt: Checkpoint, n: int, spacing: str, lo: tuple, hi: tuple, rest: tuple):
+    return manifold_image(_ckpt.model, n, spacing, lo, hi, rest or None)
+
+
+def decode_one(ckpt: Checkpoint, z) -> np.ndarray:
+    """One decoded image (H, W) uint8 for a latent vector (not cached: it is ~0.1 ms)."""
+    from vae_core.manifold import decode_images
+
+    img = decode_images(ckpt.model, torch.as_tensor(np.asarray(z, np.float32)).view(1, -1))[0]
+    return img[0].numpy() if img.shape[0] == 1 else img.permute(1, 2, 0).numpy()
+
+
+def class_name(ckpt: Checkpoint, label: int) -> str:
+    names = ckpt.class_names
+    return names[label] if 0 <= label < len(names) else str(label)

@@ -1,0 +1,45 @@
+import streamlit as st
+
+from explorer import state
+
+st.title("Explore the latent space of a Variational Autoencoder")
+st.markdown(
+    """
+A **Variational Autoencoder** (Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013) learns two networks
+at once: an **encoder** that maps an image $x$ to a Gaussian $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\sigma^2 I)$ over a
+small latent code $z$, and a **decoder** $p_\\theta(x\\mid z)$ that turns a code back into an image.
+Here $z$ has **two dimensions**, so the whole latent space fits on the screen: every point of the plane is an image.
+
+Both networks are trained together by maximising the **evidence lower bound** (ELBO) on $\\log p(x)$:
+"""
+)
+st.latex(r"\mathcal L(x) = \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big]"
+         r" - \mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\big) \;\le\; \log p_\theta(x)")
+st.markdown("The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
+            "gradients flow through the sampling step:")
+st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x)\odot\varepsilon,\qquad \varepsilon\sim\mathcal N(0, I)")
+st.markdown(
+    """
+**Pages** — *Manifold*: the paper's Fig. 4, images decoded over a grid of $z$. *Walk*: move through $z$ and watch the
+decoder follow. *Encode your own*: see where your drawing lands. *Train*: train a model and watch the latent space
+organise itself. *Samples and metrics*: samples from the prior, the ELBO and the importance-weighted $\\log p(x)$.
+"""
+)
+
+act = state.active()
+cfg, meta = act.ckpt.config, act.ckpt.meta
+ds, metrics = meta.get("dataset", {}), meta.get("metrics", {})
+st.subheader(f"Active model: {act.ref.label}")
+cols = st.columns(6)
+cols[0].metric("Dataset", ds.get("name", "?"), help=ds.get("note") or ds.get("source"))
+cols[1].metric("Likelihood", cfg.likelihood)
+cols[2].metric("Latent size", cfg.latent_dim)
+cols[3].metric("Epochs", len(meta.get("history", [])))
+elbo, iw = metrics.get("test_elbo"), metrics.get("test_iw_ll")
+cols[4].metric("Test ELBO (nats)", f"{elbo:.2f}" if elbo is not None else "–")
+cols[5].metric(f"log p(x), k={metrics.get('k', '?')} (nats)", f"{iw:.2f}" if iw is not None else "–")
+st.caption(
+    f"Encoder/decoder hidden layers {list(cfg.hidden)} ({cfg.activation}); input {list(cfg.input_shape)}; "
+    f"pixels {ds.get('pixels', '?')}; {ds.get('n_train', '?')} training / {metrics.get('n_test', '?')} test images. "
+    + (f"Note: {ds['note']}." if ds.get("note") else "")
+)

@@ -1,0 +1,147 @@
+"""Every page under Streamlit's AppTest (no browser): runs, reacts to widgets, handles bad input."""
+
+import pickle
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from test_checkpoint import RunsCode
+
+PAGES = ["pages/home.py", "pages/train.py", "pages/manifold.py", "pages/walk.py", "pages/encode.py",
+         "pages/metrics.py"]
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_EXPLORER_RUNS", str(tmp_path / "runs"))
+    import explorer.models as models
+
+    monkeypatch.setattr(models, "RUNS_DIR", tmp_path / "runs")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    return at.run()
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(page).run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_with_the_shipped_model(app, page):
+    at = goto(app, page)
+    no_errors(at)
+    assert at.session_state["active_model"].name == "fashion-mnist"
+    assert at.title
+
+
+def test_walk_sliders_change_the_decoded_z(app):
+    at = goto(app, "pages/walk.py")
+    assert at.session_state["walk_z"] == [0.0, 0.0]
+    before = at.image[0].proto.imgs[0].url
+    at.slider(key="walk_z0").set_value(1.5).run()
+    at.slider(key="walk_z1").set_value(-0.75).run()
+    no_errors(at)
+    assert at.session_state["walk_z"] == [1.5, -0.75]
+    assert at.image[0].proto.imgs[0].url != before
+
+
+def test_manifold_grid_size_and_linear_range(app):
+    at = goto(app, "pages/manifold.py")
+    at.slider(key="manifold_n").set_value(7).run()
+    assert at.session_state["manifold_shape"] == (7 * 28, 7 * 28)
+    at.radio(key="manifold_spacing").set_value("linear").run()
+    no_errors(at)
+    lo = at.number_input(key="lin_z1lo").value
+    at.number_input(key="lin_z1hi").set_value(lo - 1).run()  # an empty range: a message, no crash
+    assert at.error and "upper bound" in at.error[0].value
+
+
+def test_switching_model_in_the_sidebar(app):
+    labels = app.selectbox(key="model_select").options
+    digits = next(label for label in labels if label.startswith("digits "))
+    at = app.selectbox(key="model_select").set_value(digits).run()
+    at = goto(at, "pages/walk.py")
+    no_errors(at)
+    assert at.session_state["active_model"].name == "digits"
+
+
+BAD_UPLOADS = {
+    "evil.safetensors": lambda marker: pickle.dumps(RunsCode(marker)),
+    "empty.safetensors": lambda marker: b"",
+    "noise.safetensors": lambda marker: bytes(range(256)) * 20,
+}
+
+
+# AppTest drops sidebar widgets from its tree on reruns under st.navigation, so each upload
+# uses a fresh app and the checks read session state (the browser test sees the message).
+@pytest.mark.parametrize("name", BAD_UPLOADS)
+def test_bad_checkpoint_uploads_are_refused_and_keep_the_active_model(app, tmp_path, name):
+    marker = tmp_path / "PWNED"
+    app.file_uploader(key="ckpt_upload").set_value((name, BAD_UPLOADS[name](marker), "application/octet-stream"))
+    at = app.run()
+    no_errors(at)
+    assert name in at.session_state["upload_error"]
+    assert at.session_state["active_model"].name == "fashion-mnist"
+    assert not marker.exists()
+
+
+def test_good_checkpoint_upload_becomes_active(app):
+    data = (ROOT / "checkpoints" / "digits.safetensors").read_bytes()
+    app.file_uploader(key="ckpt_upload").set_value(("mine.safetensors", data, "application/octet-stream"))
+    at = goto(app.run(), "pages/manifold.py")
+    no_errors(at)
+    ref = at.session_state["active_model"]
+    assert (ref.kind, ref.name) == ("upload", "mine")
+
+
+def test_train_page_trains_digits_and_activates_the_model(app, tmp_path):
+    at = goto(app, "pages/train.py")
+    at.number_input(key="tr_epochs").set_value(2)
+    at.text_input(key="tr_name").set_value("tiny")
+    at = at.form_submit_button[0].click().run()
+    no_errors(at)
+    job = at.session_state["train_job"]
+    job.thread.join(timeout=120)
+    assert job.status == "done", job.message
+    at = at.run()
+    no_errors(at)
+    ref = at.session_state["active_model"]
+    assert (ref.kind, ref.name) == ("run", "tiny")
+    assert Path(ref.path).is_file() and Path(ref.path).parent.parent == tmp_path / "runs"
+    assert len(job.history) == 2 and len(job.latents) == 2
+
+
+@pytest.mark.parametrize("name,message", [("../escape", "not allowed"), ("fashion-mnist", "shipped"),
+                                          ("/etc/passwd", "not allowed")])
+def test_train_page_refuses_bad_names(app, name, message):
+    at = goto(app, "pages/train.py")
+    at.text_input(key="tr_name").set_value(name)
+    at = at.form_submit_button[0].click().run()
+    no_errors(at)
+    assert "train_job" not in at.session_state
+    assert message in at.error[0].value
+
+
+def test_encode_page_encodes_an_upload_and_refuses_a_non_image(app):
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (120, 120), 255)
+    ImageDraw.Draw(img).rectangle([30, 20, 90, 100], outline=0, width=10)
+    buf = BytesIO()
+    img.save(buf, format="PNG")
+    at = goto(app, "pages/encode.py")
+    at.file_uploader(key="enc_upload").set_value(("box.png", buf.getvalue(), "image/png"))
+    at = at.run()
+    no_errors(at)
+    assert len(at.session_state["encoded_mu"]) == 2
+    at.file_uploader(key="enc_upload").set_value(("notes.png", b"this is text, not a PNG", "image/png"))
+    at = at.run()
+    no_errors(at)
+    assert "not a readable image" in at.error[0].value
