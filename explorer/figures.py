@@ -10,14 +10,18 @@ from scipy.special import ndtr  # the standard normal CDF
 
 from vae_core.manifold import png_bytes
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 def _square(fig: go.Figure, title: str, x: str = "z₁", y: str = "z₂", height: int = 520) -> go.Figure:
     fig.update_layout(
-        title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(itemsizing="constant"),
-        xaxis_title=x, yaxis_title=y, dragmode="pan",
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(itemsizing="constant"),
+        xaxis_title=x,
+        yaxis_title=y,
+        dragmode="pan",
     )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
@@ -32,33 +36,57 @@ def scatter_traces(mu: np.ndarray, labels: np.ndarray, class_names: list[str], t
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         name = class_names[c] if c < len(class_names) else str(c)
-        traces.append(go.Scattergl(
-            x=pts[idx, 0], y=pts[idx, 1], mode="markers", name=name, customdata=idx,
-            marker=dict(size=5, color=PALETTE[int(c) % len(PALETTE)], opacity=0.75),
-            hovertemplate=f"{name}<br>#%{{customdata}}<br>z=(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-        ))
+        traces.append(
+            go.Scattergl(
+                x=pts[idx, 0],
+                y=pts[idx, 1],
+                mode="markers",
+                name=name,
+                customdata=idx,
+                marker=dict(size=5, color=PALETTE[int(c) % len(PALETTE)], opacity=0.75),
+                hovertemplate=f"{name}<br>#%{{customdata}}<br>z=(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+            )
+        )
     return traces
 
 
 def latent_scatter(
-    mu: np.ndarray, labels: np.ndarray, class_names: list[str], z=None, ellipse=None, title: str = "Latent space",
+    mu: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    z=None,
+    ellipse=None,
+    title: str = "Latent space",
     height: int = 520,
 ) -> go.Figure:
     """The test sample's posterior means, the current z (star) and an optional posterior ellipse."""
     fig = go.Figure(scatter_traces(mu, labels, class_names))
     if ellipse is not None:
-        fig.add_trace(go.Scatter(x=ellipse[:, 0], y=ellipse[:, 1], mode="lines", name="μ ± 2σ",
-                                 line=dict(color="black", width=2)))
+        fig.add_trace(
+            go.Scatter(x=ellipse[:, 0], y=ellipse[:, 1], mode="lines", name="μ ± 2σ", line=dict(color="black", width=2))
+        )
     if z is not None:
         z2 = [z[0], z[1] if len(z) > 1 else 0.0]
-        fig.add_trace(go.Scatter(x=[z2[0]], y=[z2[1]], mode="markers", name="current z",
-                                 marker=dict(symbol="star", size=18, color="black", line=dict(color="white", width=1))))
+        fig.add_trace(
+            go.Scatter(
+                x=[z2[0]],
+                y=[z2[1]],
+                mode="markers",
+                name="current z",
+                marker=dict(symbol="star", size=18, color="black", line=dict(color="white", width=1)),
+            )
+        )
     return _square(fig, title, height=height)
 
 
 def manifold_figure(
-    mosaic: np.ndarray, z1: np.ndarray, z2: np.ndarray, spacing: str,
-    mu: np.ndarray | None = None, labels: np.ndarray | None = None, class_names: list[str] | None = None,
+    mosaic: np.ndarray,
+    z1: np.ndarray,
+    z2: np.ndarray,
+    spacing: str,
+    mu: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    class_names: list[str] | None = None,
 ) -> go.Figure:
     """The decoded grid as a background image with axes in z (linear) or Φ(z) (icdf) units,
     optionally with the test sample's latent means on the same axes."""
@@ -73,15 +101,19 @@ def manifold_figure(
         transform, axes = None, ("z₁", "z₂")
     uri = "data:image/png;base64," + base64.b64encode(png_bytes(mosaic)).decode()
     fig = go.Figure()
-    fig.add_layout_image(source=uri, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
-                         sizing="stretch", layer="below")
+    fig.add_layout_image(
+        source=uri, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below"
+    )
     if mu is not None and len(mu):
         for t in scatter_traces(mu, labels, class_names or [], transform):
             t.marker.size = 4
             fig.add_trace(t)
     else:  # an invisible trace so the axes exist
-        fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="markers", marker=dict(opacity=0), showlegend=False,
-                                 hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=[x0, x1], y=[y0, y1], mode="markers", marker=dict(opacity=0), showlegend=False, hoverinfo="skip"
+            )
+        )
     fig.update_xaxes(range=[x0, x1], showgrid=False)
     fig.update_yaxes(range=[y0, y1], showgrid=False)
     return _square(fig, "Learned manifold", *axes, height=640)
@@ -95,10 +127,18 @@ def history_figure(history: list[dict]) -> go.Figure:
     fig = make_subplots(rows=1, cols=3, subplot_titles=("−ELBO (nats)", "−E[log p(x|z)] (nats)", "KL (nats)"))
     for col, key, sign in ((1, "elbo", -1), (2, "recon", -1), (3, "kl", 1)):
         for split, dash in (("train", "solid"), ("test", "dash")):
-            fig.add_trace(go.Scatter(
-                x=epochs, y=[sign * h[split][key] for h in history], mode="lines+markers", name=split,
-                line=dict(dash=dash, color=PALETTE[0] if split == "train" else PALETTE[1]), showlegend=col == 1,
-            ), row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=[sign * h[split][key] for h in history],
+                    mode="lines+markers",
+                    name=split,
+                    line=dict(dash=dash, color=PALETTE[0] if split == "train" else PALETTE[1]),
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10))
     return fig

@@ -27,8 +27,11 @@ class ModelRef:
 
     @property
     def label(self) -> str:
-        return {"shipped": f"{self.name} (shipped)", "run": f"{self.name} (trained here)",
-                "upload": f"{self.name} (uploaded)"}[self.kind]
+        return {
+            "shipped": f"{self.name} (shipped)",
+            "run": f"{self.name} (trained here)",
+            "upload": f"{self.name} (uploaded)",
+        }[self.kind]
 
 
 def shipped_models() -> list[ModelRef]:

@@ -38,18 +38,27 @@ def model_picker() -> state.Active:
     labels = [m.label for m in state.available_models()]
     st.session_state[SELECT] = current.ref.label  # follow changes made elsewhere (Train page)
     with st.sidebar:
-        st.selectbox("Active model", labels, key=SELECT, on_change=_on_select,
-                     help="Shipped models, models you trained in this session, and uploads.")
+        st.selectbox(
+            "Active model",
+            labels,
+            key=SELECT,
+            on_change=_on_select,
+            help="Shipped models, models you trained in this session, and uploads.",
+        )
         cfg, meta = current.ckpt.config, current.ckpt.meta
         ds = meta.get("dataset", {})
-        st.caption(f"{ds.get('name', '?')} · {cfg.likelihood} · latent {cfg.latent_dim} · "
-                   f"{len(meta.get('history', []))} epochs")
+        st.caption(
+            f"{ds.get('name', '?')} · {cfg.likelihood} · latent {cfg.latent_dim} · "
+            f"{len(meta.get('history', []))} epochs"
+        )
         with st.expander("Upload a checkpoint"):
             st.file_uploader(
-                "vae_core checkpoint (.safetensors)", type=["safetensors"], key="ckpt_upload",
+                "vae_core checkpoint (.safetensors)",
+                type=["safetensors"],
+                key="ckpt_upload",
                 on_change=_on_upload,
                 help=f"Files saved by this app or `python -m vae_core train`, up to {MAX_CHECKPOINT_BYTES // 2**20} MiB. "
-                     "Loaded without running any code from the file.",
+                "Loaded without running any code from the file.",
             )
             if "upload_error" in st.session_state:
                 st.error(st.session_state["upload_error"])

@@ -82,8 +82,7 @@ class TrainingJob:
                 self.status, self.message = "failed", str(exc)
             except torch.OutOfMemoryError:
                 self.status = "failed"
-                self.message = ("out of GPU memory: choose a smaller batch size or train on the CPU, "
-                                "then start again")
+                self.message = "out of GPU memory: choose a smaller batch size or train on the CPU, then start again"
             except Exception as exc:  # keep the app up; show what happened
                 self.status = "failed"
                 self.message = f"training failed unexpectedly: {exc!r}"

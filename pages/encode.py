@@ -14,15 +14,22 @@ ckpt = act.ckpt
 cfg = ckpt.config
 dataset = ckpt.meta.get("dataset", {}).get("name")
 st.title("Encode your own image")
-st.caption(f"Upload a picture or take one with the camera. It is converted like the {dataset} training images: "
-           f"grayscale, light on dark, cropped and centred, {cfg.input_shape[1]}×{cfg.input_shape[2]} pixels. "
-           f"PNG or JPEG, up to {MAX_IMAGE_BYTES // 2**20} MiB.")
+st.caption(
+    f"Upload a picture or take one with the camera. It is converted like the {dataset} training images: "
+    f"grayscale, light on dark, cropped and centred, {cfg.input_shape[1]}×{cfg.input_shape[2]} pixels. "
+    f"PNG or JPEG, up to {MAX_IMAGE_BYTES // 2**20} MiB."
+)
 
 c1, c2 = st.columns(2)
 upload = c1.file_uploader("Image file", type=["png", "jpg", "jpeg"], key="enc_upload")
 camera = c2.camera_input("…or take a photo", key="enc_camera")
-polarity = st.radio("Polarity", ["auto", "keep", "invert"], horizontal=True, key="enc_polarity",
-                    help="auto inverts images with a light background, so ink becomes light on dark as in the data.")
+polarity = st.radio(
+    "Polarity",
+    ["auto", "keep", "invert"],
+    horizontal=True,
+    key="enc_polarity",
+    help="auto inverts images with a light background, so ink becomes light on dark as in the data.",
+)
 source = upload or camera
 if source is None:
     st.info("Choose an image to see where it lands in the latent space.")
@@ -44,6 +51,12 @@ with left:
     st.markdown(f"μ = ({', '.join(f'{v:.2f}' for v in mu)})  \nσ = ({', '.join(f'{v:.3f}' for v in sigma)})")
 with right:
     s_mu, _, s_labels = state.sample_latents(act.key, ckpt)
-    fig = latent_scatter(s_mu, s_labels, ckpt.class_names, z=mu, ellipse=posterior_ellipse(mu, logvar),
-                         title="Your image (★) with its posterior μ ± 2σ, among the test set")
+    fig = latent_scatter(
+        s_mu,
+        s_labels,
+        ckpt.class_names,
+        z=mu,
+        ellipse=posterior_ellipse(mu, logvar),
+        title="Your image (★) with its posterior μ ± 2σ, among the test set",
+    )
     st.plotly_chart(fig, width="stretch", key="enc_scatter")

@@ -13,10 +13,14 @@ Here $z$ has **two dimensions**, so the whole latent space fits on the screen: e
 Both networks are trained together by maximising the **evidence lower bound** (ELBO) on $\\log p(x)$:
 """
 )
-st.latex(r"\mathcal L(x) = \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big]"
-         r" - \mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\big) \;\le\; \log p_\theta(x)")
-st.markdown("The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
-            "gradients flow through the sampling step:")
+st.latex(
+    r"\mathcal L(x) = \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big]"
+    r" - \mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\big) \;\le\; \log p_\theta(x)"
+)
+st.markdown(
+    "The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
+    "gradients flow through the sampling step:"
+)
 st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x)\odot\varepsilon,\qquad \varepsilon\sim\mathcal N(0, I)")
 st.markdown(
     """

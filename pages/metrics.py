@@ -38,22 +38,34 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
         st.info("This checkpoint stores no test images: only its saved metrics are shown.")
         return None
     m = sample_metrics(act.key, ckpt, k, 500)
-    c[2].metric("Active units", f"{m['active_units']} / {ckpt.config.latent_dim}",
-                help="dimensions whose posterior mean varies across images (variance > 0.01)")
-    st.caption(f"Recomputed now on {m['n']} stored test images with k = {k}: ELBO {m['elbo']:.2f} = "
-               f"reconstruction {m['recon']:.2f} − KL {m['kl']:.2f}; IW log p(x) {m['iw_ll']:.2f} nats.")
+    c[2].metric(
+        "Active units",
+        f"{m['active_units']} / {ckpt.config.latent_dim}",
+        help="dimensions whose posterior mean varies across images (variance > 0.01)",
+    )
+    st.caption(
+        f"Recomputed now on {m['n']} stored test images with k = {k}: ELBO {m['elbo']:.2f} = "
+        f"reconstruction {m['recon']:.2f} − KL {m['kl']:.2f}; IW log p(x) {m['iw_ll']:.2f} nats."
+    )
     st.plotly_chart(kl_bar(m["kl_per_dim"]), width="stretch", key=f"{prefix}_kl")
     if m["collapsed"]:
-        st.warning(f"Posterior collapse: the KL is only {m['kl']:.3f} nats, so q(z|x) ≈ p(z) and the decoder ignores z. "
-                   "Try a smaller β, KL warm-up, or more epochs.")
+        st.warning(
+            f"Posterior collapse: the KL is only {m['kl']:.3f} nats, so q(z|x) ≈ p(z) and the decoder ignores z. "
+            "Try a smaller β, KL warm-up, or more epochs."
+        )
     return m
 
 
 c1, c2 = st.columns([1, 1])
 n = c1.slider("Samples per side", 4, 16, 10, key="prior_n")
 seed = c2.number_input("Seed", 0, 10_000, 0, key="prior_seed")
-k = st.select_slider("Importance samples k", [1, 10, 50, 100, 500], 100, key="metrics_k",
-                     help="log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); larger k gives a tighter bound (and takes longer).")
+k = st.select_slider(
+    "Importance samples k",
+    [1, 10, 50, 100, 500],
+    100,
+    key="metrics_k",
+    help="log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); larger k gives a tighter bound (and takes longer).",
+)
 left, right = st.columns([1, 1])
 with left:
     st.subheader("Samples from the prior")
@@ -75,8 +87,10 @@ for i, col in enumerate(cols):
         label = st.selectbox(f"Model {'AB'[i]}", labels, index=default, key=f"cmp_{i}")
         other = state.resolve(models[labels.index(label)])
         meta = other.ckpt.meta.get("train", {})
-        st.caption(f"β = {meta.get('beta', '?')}, {len(other.ckpt.meta.get('history', []))} epochs, "
-                   f"latent {other.ckpt.config.latent_dim}")
+        st.caption(
+            f"β = {meta.get('beta', '?')}, {len(other.ckpt.meta.get('history', []))} epochs, "
+            f"latent {other.ckpt.config.latent_dim}"
+        )
         mosaic, _, _ = state.cached_manifold(other.key, other.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
         show_image(mosaic, "manifold (inverse-CDF grid)", 420)
         metrics_panel(other, f"cmp{i}", min(k, 100))

@@ -15,8 +15,10 @@ st.title("Train a VAE")
 job: TrainingJob | None = st.session_state.get(JOB)
 busy = job is not None and job.running
 cuda = torch.cuda.is_available()
-st.caption(f"Device: {'CUDA GPU present (' + torch.cuda.get_device_name(0) + ')' if cuda else 'no CUDA GPU here; training runs on the CPU'}. "
-           "Digits trains in seconds; the 28×28 datasets need their files on disk (or a connection) and take minutes on a CPU.")
+st.caption(
+    f"Device: {'CUDA GPU present (' + torch.cuda.get_device_name(0) + ')' if cuda else 'no CUDA GPU here; training runs on the CPU'}. "
+    "Digits trains in seconds; the 28×28 datasets need their files on disk (or a connection) and take minutes on a CPU."
+)
 
 with st.form("train_form", border=True):
     c = st.columns(4)
@@ -31,14 +33,24 @@ with st.form("train_form", border=True):
     latent = c[3].number_input("Latent size", 1, 16, 2, key="tr_latent", disabled=busy)
     c = st.columns(4)
     likelihood = c[0].selectbox("Likelihood", ["bernoulli", "gaussian"], key="tr_lik", disabled=busy)
-    estimator = c[1].selectbox("Estimator", ["analytic", "mc"], key="tr_est", disabled=busy,
-                               format_func={"analytic": "B: analytic KL", "mc": "A: Monte-Carlo"}.get)
+    estimator = c[1].selectbox(
+        "Estimator",
+        ["analytic", "mc"],
+        key="tr_est",
+        disabled=busy,
+        format_func={"analytic": "B: analytic KL", "mc": "A: Monte-Carlo"}.get,
+    )
     samples = c[2].number_input("L (samples of z)", 1, 64, 1, key="tr_L", disabled=busy)
     seed = c[3].number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed", disabled=busy)
     c = st.columns(4)
     pixels = c[0].selectbox("Pixels", PIXELS, key="tr_pixels", disabled=busy)
-    device = c[1].selectbox("Device", ["auto", "cpu", "cuda"], key="tr_device", disabled=busy,
-                            format_func=lambda d: d if d != "cuda" or cuda else "cuda (not present)")
+    device = c[1].selectbox(
+        "Device",
+        ["auto", "cpu", "cuda"],
+        key="tr_device",
+        disabled=busy,
+        format_func=lambda d: d if d != "cuda" or cuda else "cuda (not present)",
+    )
     name = c[2].text_input("Save as", f"my-{dataset}", key="tr_name", disabled=busy)
     submitted = c[3].form_submit_button("Train", type="primary", disabled=busy, width="stretch")
 
@@ -47,9 +59,18 @@ if submitted and not busy:
         sizes = tuple(int(v) for v in hidden.split(",") if v.strip())
         if not sizes or any(s < 1 or s > 4096 for s in sizes):
             raise ConfigError("hidden sizes must be 1 to 4096 each, like 256,128")
-        cfg = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), beta=float(beta),
-                          warmup_epochs=int(warmup), estimator=estimator, n_samples=int(samples), pixels=pixels,
-                          seed=int(seed), device=device)
+        cfg = TrainConfig(
+            epochs=int(epochs),
+            batch_size=int(batch),
+            lr=float(lr),
+            beta=float(beta),
+            warmup_epochs=int(warmup),
+            estimator=estimator,
+            n_samples=int(samples),
+            pixels=pixels,
+            seed=int(seed),
+            device=device,
+        )
         cfg.validate()
         if device == "cuda" and not cuda:
             raise ConfigError("no CUDA GPU is present: choose auto or cpu")
@@ -81,8 +102,13 @@ def progress() -> None:
         epoch = last
         if not job.running and last > 1:
             epoch = st.slider("Replay the latent space at epoch", 1, last, last, key="tr_replay")
-        fig = latent_scatter(job.latents[epoch - 1], np.asarray(job.labels), job.class_names,
-                             title=f"Test-set latent means after epoch {epoch}", height=480)
+        fig = latent_scatter(
+            job.latents[epoch - 1],
+            np.asarray(job.labels),
+            job.class_names,
+            title=f"Test-set latent means after epoch {epoch}",
+            height=480,
+        )
         st.plotly_chart(fig, width="stretch", key="tr_latents")
     if not job.running and st.session_state.get("tr_finished") != str(job.out) + str(job.started):
         # The run just ended: make its model active and redraw the whole page once (form enabled).
@@ -93,5 +119,6 @@ def progress() -> None:
         st.rerun(scope="app")
     if job.status == "done":
         st.success(f"{job.message}. It is now the active model: see it on the other pages.")
+
 
 progress()

@@ -43,9 +43,11 @@ def walker() -> None:
         st.plotly_chart(fig, key="walk_scatter", on_select=_on_pick, selection_mode="points", width="stretch")
     if pick is not None:
         sigma = np.exp(0.5 * logvar[pick])
-        st.markdown(f"**Test example #{pick}** ({state.class_name(ckpt, int(labels[pick]))}): "
-                    f"μ = ({', '.join(f'{v:.2f}' for v in mu[pick])}), σ = ({', '.join(f'{v:.3f}' for v in sigma)}); "
-                    "the ellipse is μ ± 2σ of q(z|x).")
+        st.markdown(
+            f"**Test example #{pick}** ({state.class_name(ckpt, int(labels[pick]))}): "
+            f"μ = ({', '.join(f'{v:.2f}' for v in mu[pick])}), σ = ({', '.join(f'{v:.3f}' for v in sigma)}); "
+            "the ellipse is μ ± 2σ of q(z|x)."
+        )
         a, b, _ = st.columns([1, 1, 2])
         original = ckpt.sample_images[pick]
         show_image(original[0].numpy(), "original", 160, a)
@@ -58,8 +60,9 @@ walker()
 @st.fragment
 def path_walk() -> None:
     st.subheader("Walk a path")
-    kind = st.radio("Path", ["between two test images", "circle around the current z"], horizontal=True,
-                    key="path_kind")
+    kind = st.radio(
+        "Path", ["between two test images", "circle around the current z"], horizontal=True, key="path_kind"
+    )
     steps = st.slider("Steps", 5, 30, 12, key="path_steps")
     n = len(mu)
     ends = None

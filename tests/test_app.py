@@ -4,13 +4,11 @@ import pickle
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import ROOT
+from streamlit.testing.v1 import AppTest
 from test_checkpoint import RunsCode
 
-PAGES = ["pages/home.py", "pages/train.py", "pages/manifold.py", "pages/walk.py", "pages/encode.py",
-         "pages/metrics.py"]
+PAGES = ["pages/home.py", "pages/train.py", "pages/manifold.py", "pages/walk.py", "pages/encode.py", "pages/metrics.py"]
 
 
 @pytest.fixture
@@ -116,8 +114,9 @@ def test_train_page_trains_digits_and_activates_the_model(app, tmp_path):
     assert len(job.history) == 2 and len(job.latents) == 2
 
 
-@pytest.mark.parametrize("name,message", [("../escape", "not allowed"), ("fashion-mnist", "shipped"),
-                                          ("/etc/passwd", "not allowed")])
+@pytest.mark.parametrize(
+    "name,message", [("../escape", "not allowed"), ("fashion-mnist", "shipped"), ("/etc/passwd", "not allowed")]
+)
 def test_train_page_refuses_bad_names(app, name, message):
     at = goto(app, "pages/train.py")
     at.text_input(key="tr_name").set_value(name)

@@ -35,12 +35,15 @@ def evil_files(tmp_path):
 
 
 def test_round_trip_gives_identical_outputs(tmp_path):
-    cfg = VAEConfig(input_shape=(1, 4, 4), hidden=(8,), latent_dim=3, likelihood="gaussian", gaussian_variance="learned")
+    cfg = VAEConfig(
+        input_shape=(1, 4, 4), hidden=(8,), latent_dim=3, likelihood="gaussian", gaussian_variance="learned"
+    )
     model = VAE(cfg).eval()
     images = torch.randint(0, 256, (5, 1, 4, 4), dtype=torch.uint8)
     labels = torch.arange(5)
-    path = save_checkpoint(tmp_path / "m.safetensors", model, {"dataset": {"name": "toy", "pixels": "continuous"}},
-                           images, labels)
+    path = save_checkpoint(
+        tmp_path / "m.safetensors", model, {"dataset": {"name": "toy", "pixels": "continuous"}}, images, labels
+    )
     ckpt = load_checkpoint(path)
     assert ckpt.config == cfg
     z = torch.randn(10, 3)

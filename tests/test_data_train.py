@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 import torch
-
 from conftest import MNIST_10K
+
 from vae_core.data import binarize, load_dataset, read_idx
 from vae_core.errors import ConfigError, DataUnavailableError, TrainingDiverged
 from vae_core.model import VAE, VAEConfig
@@ -115,8 +115,18 @@ def test_divergence_stops_and_keeps_last_good_weights(digits):
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
-@pytest.mark.parametrize("bad", [dict(epochs=0), dict(lr=-1.0), dict(batch_size=5000), dict(beta=-1.0),
-                                 dict(estimator="iwae"), dict(n_samples=0), dict(device="tpu")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(epochs=0),
+        dict(lr=-1.0),
+        dict(batch_size=5000),
+        dict(beta=-1.0),
+        dict(estimator="iwae"),
+        dict(n_samples=0),
+        dict(device="tpu"),
+    ],
+)
 def test_bad_hyperparameters_are_refused(digits, bad):
     model, cfg = _small(digits, **bad)
     with pytest.raises(ConfigError):

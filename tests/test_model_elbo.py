@@ -11,12 +11,20 @@ from vae_core.errors import ConfigError
 from vae_core.model import VAE, VAEConfig
 
 
-@pytest.mark.parametrize("likelihood,variance", [("bernoulli", "fixed"), ("gaussian", "fixed"), ("gaussian", "learned")])
+@pytest.mark.parametrize(
+    "likelihood,variance", [("bernoulli", "fixed"), ("gaussian", "fixed"), ("gaussian", "learned")]
+)
 @pytest.mark.parametrize("latent_dim", [1, 2, 5])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_forward_shapes(likelihood, variance, latent_dim, activation):
-    cfg = VAEConfig(input_shape=(1, 4, 4), hidden=(8, 6), latent_dim=latent_dim, activation=activation,
-                    likelihood=likelihood, gaussian_variance=variance)
+    cfg = VAEConfig(
+        input_shape=(1, 4, 4),
+        hidden=(8, 6),
+        latent_dim=latent_dim,
+        activation=activation,
+        likelihood=likelihood,
+        gaussian_variance=variance,
+    )
     model = VAE(cfg)
     x = torch.rand(5, 1, 4, 4)
     out = model(x, n_samples=3)
@@ -33,8 +41,15 @@ def test_forward_shapes(likelihood, variance, latent_dim, activation):
 def test_config_round_trip_and_validation():
     cfg = VAEConfig(input_shape=(1, 8, 8), hidden=(32, 16), latent_dim=3, likelihood="gaussian")
     assert VAEConfig.from_dict(cfg.to_dict()) == cfg
-    for bad in [dict(latent_dim=0), dict(activation="gelu"), dict(likelihood="poisson"),
-                dict(hidden=()), dict(hidden=(0,)), dict(gaussian_std=-1.0), dict(gaussian_std=float("nan"))]:
+    for bad in [
+        dict(latent_dim=0),
+        dict(activation="gelu"),
+        dict(likelihood="poisson"),
+        dict(hidden=()),
+        dict(hidden=(0,)),
+        dict(gaussian_std=-1.0),
+        dict(gaussian_std=float("nan")),
+    ]:
         with pytest.raises(ConfigError):
             VAEConfig(**bad)
     with pytest.raises(ConfigError, match="unknown model config keys"):
@@ -62,7 +77,9 @@ def test_recon_log_prob_matches_torch_distributions():
     ref = Bernoulli(logits=logits).log_prob(x_bin.expand_as(logits)).sum(-1)
     assert torch.allclose(recon_log_prob(bern, x_bin, logits, None), ref, atol=1e-5)
     # p = 0.5 everywhere: exactly D * log 2 nats per image, summed over pixels
-    assert torch.allclose(recon_log_prob(bern, x_bin, torch.zeros(1, 3, 16), None), torch.full((1, 3), -16 * math.log(2)))
+    assert torch.allclose(
+        recon_log_prob(bern, x_bin, torch.zeros(1, 3, 16), None), torch.full((1, 3), -16 * math.log(2))
+    )
 
     x = torch.rand(3, 16)
     gauss = VAE(VAEConfig(input_shape=(1, 4, 4), hidden=(4,), likelihood="gaussian", gaussian_std=0.2))

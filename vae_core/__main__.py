@@ -65,8 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     mf.add_argument("--out", required=True)
     mf.add_argument("--n", type=int, default=20)
     mf.add_argument("--spacing", default="icdf", choices=["icdf", "linear"])
-    mf.add_argument("--range", type=float, nargs=4, metavar=("Z1LO", "Z1HI", "Z2LO", "Z2HI"),
-                    help="linear spacing bounds; default: where the stored test sample lies")
+    mf.add_argument(
+        "--range",
+        type=float,
+        nargs=4,
+        metavar=("Z1LO", "Z1HI", "Z2LO", "Z2HI"),
+        help="linear spacing bounds; default: where the stored test sample lies",
+    )
     mf.add_argument("--scale", type=int, default=1, help="enlarge each pixel this many times")
     return p
 
@@ -80,14 +85,28 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .train import TrainConfig, resolve_device, train
 
     model_cfg = VAEConfig(
-        latent_dim=a.latent_dim, hidden=a.hidden, activation=a.activation, likelihood=a.likelihood,
-        gaussian_variance=a.gaussian_variance, gaussian_std=a.gaussian_std,
+        latent_dim=a.latent_dim,
+        hidden=a.hidden,
+        activation=a.activation,
+        likelihood=a.likelihood,
+        gaussian_variance=a.gaussian_variance,
+        gaussian_std=a.gaussian_std,
         input_shape=(1, 1, 1),  # replaced by the data's shape below
     )
     train_cfg = TrainConfig(
-        epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, lr_final_frac=a.lr_final_frac, beta=a.beta,
-        warmup_epochs=a.warmup_epochs, estimator=a.estimator, n_samples=a.samples, pixels=a.pixels,
-        seed=a.seed, device=a.device, cuda_graph=not a.no_cuda_graph, cpu_bf16=a.cpu_bf16,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        lr_final_frac=a.lr_final_frac,
+        beta=a.beta,
+        warmup_epochs=a.warmup_epochs,
+        estimator=a.estimator,
+        n_samples=a.samples,
+        pixels=a.pixels,
+        seed=a.seed,
+        device=a.device,
+        cuda_graph=not a.no_cuda_graph,
+        cpu_bf16=a.cpu_bf16,
     )
     train_cfg.validate()
     if a.eval_k < 0 or a.sample_size < 0:
@@ -96,7 +115,9 @@ def cmd_train(a: argparse.Namespace) -> int:
     data = load_dataset(a.dataset, a.data_dir)
     model_cfg = VAEConfig(**{**model_cfg.to_dict(), "input_shape": data.image_shape})
     model = VAE(model_cfg)
-    print(f"{data.name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}; device {device}")
+    print(
+        f"{data.name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}; device {device}"
+    )
     bar = tqdm(total=train_cfg.epochs, unit="epoch", file=sys.stderr, disable=None)
 
     def on_epoch(r):
@@ -112,11 +133,18 @@ def cmd_train(a: argparse.Namespace) -> int:
     bar.close()
     print(f"trained in {time.perf_counter() - t0:.1f} s; evaluating (k={a.eval_k}) ...")
     ckpt_path, metrics = finish_training(
-        a.out, result, data, train_cfg, eval_k=a.eval_k, sample_size=a.sample_size,
+        a.out,
+        result,
+        data,
+        train_cfg,
+        eval_k=a.eval_k,
+        sample_size=a.sample_size,
         command="python -m vae_core " + " ".join(sys.argv[1:]),
     )
-    print(f"test ELBO {metrics['test_elbo']:.2f} nats, IW log p(x) (k={a.eval_k}) "
-          f"{metrics.get('test_iw_ll') or float('nan'):.2f} nats")
+    print(
+        f"test ELBO {metrics['test_elbo']:.2f} nats, IW log p(x) (k={a.eval_k}) "
+        f"{metrics.get('test_iw_ll') or float('nan'):.2f} nats"
+    )
     print(f"saved {ckpt_path}")
     return 0
 
@@ -142,17 +170,25 @@ def cmd_eval(a: argparse.Namespace) -> int:
     ckpt.model.to(device)
     print(f"evaluating {a.path} on {len(x)} images of {name} with k={a.k} on {device} ...", file=sys.stderr)
     m = evaluate(ckpt.model, x, k=a.k)
-    out = {"test_elbo": m.elbo, "test_iw_ll": m.iw_ll, "k": m.k, "dataset": name, "n_test": m.n,
-           "recon": m.recon, "kl": m.kl, "kl_per_dim": m.kl_per_dim, "active_units": m.active_units}
+    out = {
+        "test_elbo": m.elbo,
+        "test_iw_ll": m.iw_ll,
+        "k": m.k,
+        "dataset": name,
+        "n_test": m.n,
+        "recon": m.recon,
+        "kl": m.kl,
+        "kl_per_dim": m.kl_per_dim,
+        "active_units": m.active_units,
+    }
     print(json.dumps(out))
     return 0
 
 
 def cmd_manifold(a: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
+    from .checkpoint import atomic_write, load_checkpoint
     from .evaluate import encode
     from .manifold import data_range, manifold_image, png_bytes
-    from .checkpoint import atomic_write
 
     ckpt = load_checkpoint(a.path)
     lo, hi = (-3.0, -3.0), (3.0, 3.0)

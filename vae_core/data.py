@@ -31,8 +31,7 @@ _IDX_DATASETS = {
     ),
     "fashion-mnist": (
         "FashionMNIST",
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-         "Ankle boot"],
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
         "on Debian/Ubuntu: `apt-get install dataset-fashion-mnist` (files go to "
         "/usr/share/datasets/fashion-mnist); or run once online; or pass --data-dir",
     ),

@@ -39,9 +39,7 @@ def kl_std_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu**2 - torch.exp(logvar))
 
 
-def recon_log_prob(
-    model: VAE, x: torch.Tensor, x_logits: torch.Tensor, x_logvar: torch.Tensor | None
-) -> torch.Tensor:
+def recon_log_prob(model: VAE, x: torch.Tensor, x_logits: torch.Tensor, x_logvar: torch.Tensor | None) -> torch.Tensor:
     """log p(x|z), summed over pixels. x (B, D); x_logits (..., B, D) -> (..., B)."""
     cfg = model.config
     x = x.flatten(1).expand_as(x_logits)
@@ -55,9 +53,7 @@ def recon_log_prob(
     return log_normal_diag(x, mean, x_logvar)
 
 
-def elbo_terms(
-    model: VAE, x: torch.Tensor, estimator: str = "analytic", n_samples: int = 1
-) -> ELBOTerms:
+def elbo_terms(model: VAE, x: torch.Tensor, estimator: str = "analytic", n_samples: int = 1) -> ELBOTerms:
     """Per-example SGVB estimate of the ELBO with L = n_samples draws of z.
 
     estimator "analytic" is the paper's estimator B (analytic KL + MC reconstruction);

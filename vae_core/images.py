@@ -68,7 +68,10 @@ def _to_gray(img: Image.Image) -> Image.Image:
 
 
 def to_model_input(
-    image: Image.Image | np.ndarray, shape: tuple[int, int, int], polarity: str = "auto", fit: float = 0.72,
+    image: Image.Image | np.ndarray,
+    shape: tuple[int, int, int],
+    polarity: str = "auto",
+    fit: float = 0.72,
     crop: bool = True,
 ) -> torch.Tensor:
     """A grayscale image -> (1, C*H*W) float32 in [0, 1], light content on dark, centred.

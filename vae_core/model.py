@@ -43,9 +43,7 @@ class VAEConfig:
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.gaussian_variance not in GAUSSIAN_VARIANCES:
-            raise ConfigError(
-                f"gaussian_variance must be one of {GAUSSIAN_VARIANCES}, got {self.gaussian_variance!r}"
-            )
+            raise ConfigError(f"gaussian_variance must be one of {GAUSSIAN_VARIANCES}, got {self.gaussian_variance!r}")
         std = float(self.gaussian_std)
         if not (math.isfinite(std) and std > 0):
             raise ConfigError(f"gaussian_std must be a positive number, got {self.gaussian_std!r}")

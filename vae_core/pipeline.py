@@ -30,9 +30,7 @@ def dataset_meta(data: Dataset, pixels: str) -> dict:
     }
     full = FULL_SIZES.get(data.name)
     if full and len(data.x_train) != full:
-        meta["note"] = (
-            f"a subset: {len(data.x_train)} train / {len(data.x_test)} test images, not the full {data.name}"
-        )
+        meta["note"] = f"a subset: {len(data.x_train)} train / {len(data.x_test)} test images, not the full {data.name}"
     return meta
 
 

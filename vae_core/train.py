@@ -43,17 +43,25 @@ class TrainConfig:
         """Raise ConfigError, naming the setting, for anything out of range."""
         checks = [
             (isinstance(self.epochs, int) and self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (isinstance(self.batch_size, int) and self.batch_size >= 0,
-             f"batch_size must be >= 1 (or 0 for auto), got {self.batch_size}"),
+            (
+                isinstance(self.batch_size, int) and self.batch_size >= 0,
+                f"batch_size must be >= 1 (or 0 for auto), got {self.batch_size}",
+            ),
             (_pos(self.lr), f"learning rate must be a positive number, got {self.lr}"),
-            (_pos(self.lr_final_frac) and self.lr_final_frac <= 1,
-             f"lr_final_frac must be in (0, 1], got {self.lr_final_frac}"),
+            (
+                _pos(self.lr_final_frac) and self.lr_final_frac <= 1,
+                f"lr_final_frac must be in (0, 1], got {self.lr_final_frac}",
+            ),
             (math.isfinite(self.beta) and self.beta >= 0, f"beta must be >= 0, got {self.beta}"),
-            (isinstance(self.warmup_epochs, int) and self.warmup_epochs >= 0,
-             f"warmup_epochs must be >= 0, got {self.warmup_epochs}"),
+            (
+                isinstance(self.warmup_epochs, int) and self.warmup_epochs >= 0,
+                f"warmup_epochs must be >= 0, got {self.warmup_epochs}",
+            ),
             (self.estimator in ESTIMATORS, f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}"),
-            (isinstance(self.n_samples, int) and 1 <= self.n_samples <= 1000,
-             f"n_samples (L) must be in 1..1000, got {self.n_samples}"),
+            (
+                isinstance(self.n_samples, int) and 1 <= self.n_samples <= 1000,
+                f"n_samples (L) must be in 1..1000, got {self.n_samples}",
+            ),
             (self.pixels in PIXELS, f"pixels must be one of {PIXELS}, got {self.pixels!r}"),
             (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"),
         ]
