@@ -4,10 +4,13 @@ import torch
 
 from explorer import state
 from explorer.figures import latent_scatter
+from explorer.routing import ensure_router
 from explorer.widgets import show_image
 from vae_core.errors import VAECoreError
 from vae_core.images import MAX_IMAGE_BYTES, image_bytes_to_input
 from vae_core.manifold import posterior_ellipse
+
+ensure_router()
 
 act = state.active()
 ckpt = act.ckpt

@@ -1,6 +1,9 @@
 import streamlit as st
 
 from explorer import state
+from explorer.routing import ensure_router
+
+ensure_router()
 
 st.title("Explore the latent space of a Variational Autoencoder")
 st.markdown(

@@ -2,8 +2,11 @@ import streamlit as st
 
 from explorer import state
 from explorer.figures import manifold_figure
+from explorer.routing import ensure_router
 from vae_core.errors import VAECoreError
 from vae_core.manifold import MAX_GRID, data_range, png_bytes
+
+ensure_router()
 
 act = state.active()
 ckpt = act.ckpt

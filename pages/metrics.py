@@ -4,9 +4,12 @@ import torch
 
 from explorer import state
 from explorer.figures import kl_bar
+from explorer.routing import ensure_router
 from explorer.widgets import show_image
 from vae_core.evaluate import evaluate
 from vae_core.manifold import decode_images, tile
+
+ensure_router()
 
 act = state.active()
 ckpt = act.ckpt

@@ -5,8 +5,13 @@ import streamlit as st
 
 from explorer import state
 from explorer.figures import latent_scatter
-from explorer.widgets import latent_sliders, set_z, show_image
-from vae_core.manifold import circle_path, decode_images, line_path, posterior_ellipse, tile
+from explorer.latent_pad import latent_pad
+from explorer.routing import ensure_router
+from explorer.widgets import latent_sliders, set_z, show_image, z_key
+from vae_core.errors import VAECoreError
+from vae_core.manifold import circle_path, clean_z, decode_images, line_path, posterior_ellipse, tile
+
+ensure_router()
 
 act = state.active()
 ckpt = act.ckpt
@@ -26,6 +31,32 @@ def _on_pick() -> None:
     if idx is not None and 0 <= int(idx) < len(mu):
         st.session_state["walk_pick"] = int(idx)
         set_z(mu[int(idx)])
+
+
+def _on_pad() -> None:
+    """The pad committed a z (release or keyboard): validate it, then move the sliders there."""
+    value = st.session_state.get("latent_pad") or {}
+    raw = value.get("z") if hasattr(value, "get") else None
+    if raw is None:
+        return
+    try:
+        set_z(clean_z(raw, d).tolist())
+    except VAECoreError as exc:
+        st.session_state["pad_error"] = str(exc)
+
+
+if st.toggle(
+    "Real-time latent pad",
+    value=True,
+    key="use_pad",
+    help="Runs the decoder in your browser at every pointer move. Turn off to use only the sliders.",
+):
+    rest = [st.session_state.get(z_key(i), 0.0) for i in range(2, d)]
+    latent_pad("latent_pad", ckpt, act.key, mu, labels, rest, on_change=_on_pad)
+    if d > 2:
+        st.caption(f"The pad moves z1 and z2; z3…z{d} are held at the slider values below.")
+    if "pad_error" in st.session_state:
+        st.warning(f"The pad sent an invalid z and it was ignored: {st.session_state.pop('pad_error')}")
 
 
 @st.fragment

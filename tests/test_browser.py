@@ -54,6 +54,16 @@ def shots_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def test_a_deep_link_on_a_fresh_server_goes_through_the_router(server, page):
+    # Runs first: no session has called st.navigation yet in this server process.
+    page.goto(f"{server}/walk")
+    wait_idle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Active model").wait_for(timeout=20_000)
+    assert sidebar.get_by_text("Samples and metrics").count() == 1
+    assert page.locator("h1").first.inner_text().startswith("Walk")
+
+
 def test_every_page_renders(server, page, tmp_path):
     out = shots_dir(tmp_path)
     for name, path in PAGES.items():
@@ -120,3 +130,65 @@ def test_bad_checkpoint_upload_shows_a_message(server, page, tmp_path):
     assert not marker.exists()
     wait_idle(page)
     assert page.get_by_text("Active model: fashion-mnist (shipped)").count() == 1
+
+
+def _pad(page):
+    page.wait_for_function(
+        "() => window.__latentPads && window.__latentPads.latent_pad && window.__latentPads.latent_pad.ready",
+        timeout=30_000,
+    )
+    return page.locator(".latent-pad .pad")
+
+
+def test_latent_pad_js_decoder_matches_pytorch(server, page):
+    import numpy as np
+    import torch
+
+    from vae_core.checkpoint import load_checkpoint
+
+    page.goto(f"{server}/walk")
+    wait_idle(page)
+    _pad(page)
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(0, 1, (80, 2)), rng.uniform(-12, 12, (20, 2))]).astype(np.float32)
+    js = np.array(page.evaluate("(zs) => zs.map((z) => window.__latentPads.latent_pad.decode(z))", z.tolist()))
+    model = load_checkpoint(ROOT / "checkpoints" / "fashion-mnist.safetensors").model
+    ref = model.decode(torch.from_numpy(z)).flatten(1).numpy()
+    assert js.shape == ref.shape == (100, 784)
+    assert np.abs(js - ref).max() <= 1e-4
+
+
+def test_latent_pad_drag_updates_the_image_and_session_state(server, page):
+    page.goto(f"{server}/walk")
+    wait_idle(page)
+    pad = _pad(page)
+    decoded = page.locator(".latent-pad canvas.decoded")
+    before = decoded.screenshot()
+    box = pad.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 41):  # towards the lower right: z1 > 0, z2 < 0
+        page.mouse.move(x0 + i * 2.5, y0 + i * 2)
+    page.mouse.up()
+    z = page.evaluate("() => window.__latentPads.latent_pad.getZ()")
+    assert z[0] > 0.5 and z[1] < -0.3
+    assert decoded.screenshot() != before
+    # The release sent z to Python: the sliders and the server-side decode follow.
+    label = f"decoded z = ({z[0]:.2f}, {z[1]:.2f})"
+    page.get_by_text(label).wait_for(timeout=20_000)
+    timings = page.evaluate("() => window.__latentPads.latent_pad.timings()")
+    assert len(timings["decodeDraw"]) >= 40
+
+
+def test_latent_pad_keyboard_moves_z(server, page):
+    page.goto(f"{server}/walk")
+    wait_idle(page)
+    pad = _pad(page)
+    pad.focus()
+    start = page.evaluate("() => window.__latentPads.latent_pad.getZ()")
+    for _ in range(4):
+        page.keyboard.press("Shift+ArrowUp")
+    z = page.evaluate("() => window.__latentPads.latent_pad.getZ()")
+    assert z[1] == pytest.approx(min(start[1] + 1.0, 4.0), abs=1e-6)
+    page.get_by_text(f"decoded z = ({z[0]:.2f}, {z[1]:.2f})").wait_for(timeout=20_000)

@@ -158,3 +158,16 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def decoder_layers(model: VAE) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The decoder's mean path as (W (out, in), b (out,)) float32 pairs, input to output.
+
+    Every layer but the last is followed by the model's activation, the last by a sigmoid;
+    this is all a client needs to run the decoder itself (the latent pad runs it in JS).
+    """
+    linears = [m for m in model.decoder if isinstance(m, torch.nn.Linear)] + [model.dec_out]
+    return [
+        (lin.weight.detach().cpu().float().numpy().copy(), lin.bias.detach().cpu().float().numpy().copy())
+        for lin in linears
+    ]
