@@ -36,6 +36,14 @@ def trained_digits(digits):
     return result
 
 
+@pytest.fixture(scope="session")
+def shipped_digits():
+    """The shipped digits checkpoint: a well-trained model whose posterior has not collapsed."""
+    from vae_core.checkpoint import load_checkpoint
+
+    return load_checkpoint(SHIPPED / "digits.safetensors").model
+
+
 @pytest.fixture
 def tiny_model():
     torch.manual_seed(0)

@@ -91,8 +91,8 @@ def test_recon_log_prob_matches_torch_distributions():
     assert torch.allclose(recon_log_prob(learned, x, logits, x_logvar), ref, atol=1e-4)
 
 
-def test_estimators_a_and_b_agree_in_expectation(trained_digits, digits):
-    model = trained_digits.model.cpu()
+def test_estimators_a_and_b_agree_in_expectation(shipped_digits, digits):
+    model = shipped_digits
     x = digits.x_test[:20]
     torch.manual_seed(0)
     with torch.no_grad():
@@ -108,15 +108,15 @@ def test_reparameterisation_gives_gradients_to_encoder(tiny_model):
     assert tiny_model.enc_out.weight.grad is not None and tiny_model.enc_out.weight.grad.abs().sum() > 0
 
 
-def test_iw_bound_is_above_elbo_and_rises_with_k(trained_digits, digits):
-    model = trained_digits.model.cpu()
+def test_iw_bound_is_above_elbo_and_rises_with_k(shipped_digits, digits):
+    model = shipped_digits
     x = digits.x_test
     torch.manual_seed(0)
     with torch.no_grad():
         elbo = elbo_terms(model, x, n_samples=200).elbo.mean().item()
     ll = {k: iw_log_likelihood(model, x, k).mean().item() for k in (1, 10, 200)}
     assert abs(ll[1] - elbo) < 0.3  # k = 1 is the ELBO itself, up to Monte-Carlo noise
-    assert ll[200] >= ll[10] >= ll[1] - 0.05
-    assert ll[200] > elbo
+    assert ll[200] > ll[10] > ll[1]
+    assert ll[200] > elbo + 0.2  # this model's gap between log p(x) and the ELBO is ~0.45 nats
     with pytest.raises(ValueError):
         iw_log_likelihood(model, x, 0)
