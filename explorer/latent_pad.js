@@ -184,6 +184,7 @@ function setup(root, data) {
     ready: true,
   };
   render();
+  state.api.firstFrameMs = performance.now(); // since the page's navigation started
   return state;
 }
 

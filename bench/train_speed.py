@@ -1,0 +1,188 @@
+"""Training speed, side by side in one process: the loop a user would otherwise write against
+vae_core's trainer, on the same data and the same model.
+
+(a) reference: torchvision FashionMNIST + ToTensor, DataLoader(batch_size=128, shuffle=True),
+    Adam 1e-3, loss.item() every step (the common PyTorch VAE example's shape);
+(b) vae_core.train with its defaults.
+
+Both are scored after every epoch by the same evaluator (test negative ELBO, analytic KL,
+one sample of z, nats per image); evaluation time is not counted as training time.
+Needs only torch and torchvision, and no network:
+
+    python -m bench.train_speed --data-dir /usr/share/datasets/fashion-mnist [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file or a module
+
+import torch  # noqa: E402
+
+from bench.common import report  # noqa: E402
+from vae_core.data import load_dataset  # noqa: E402
+from vae_core.elbo import elbo_terms  # noqa: E402
+from vae_core.model import VAE, VAEConfig  # noqa: E402
+from vae_core.train import TrainConfig, evaluate_split, train  # noqa: E402
+
+
+def test_neg_elbo(model: VAE, x_test: torch.Tensor) -> float:
+    model.eval()
+    torch.manual_seed(1234)
+    sums, _ = evaluate_split(model, x_test)
+    model.train()
+    return -float(sums[2]) / len(x_test)
+
+
+def torchvision_root(data_dir: Path, tmp: Path) -> Path:
+    """torchvision wants <root>/FashionMNIST/raw/<unpacked files>: build that from a plain folder."""
+    raw = tmp / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in data_dir.iterdir():
+        if f.name.endswith("-ubyte.gz"):
+            with gzip.open(f) as src, open(raw / f.name[:-3], "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        elif f.name.endswith("-ubyte"):
+            shutil.copy(f, raw / f.name)
+    return tmp
+
+
+def run_reference(
+    root: Path, x_test: torch.Tensor, device: torch.device, epochs: int, target: float, n_train: int | None, seed: int
+) -> dict:
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(seed)
+    ds = datasets.FashionMNIST(str(root), train=True, download=False, transform=transforms.ToTensor())
+    if n_train:
+        ds = Subset(ds, range(n_train))
+    loader = DataLoader(ds, batch_size=128, shuffle=True)
+    model = VAE(VAEConfig()).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    history, train_s, reached = [], 0.0, None
+    for epoch in range(1, epochs + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        total = 0.0
+        for x, _ in loader:
+            x = x.to(device).view(x.size(0), -1)
+            loss = -elbo_terms(model, x).elbo.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(x)  # the per-step host sync of the common example
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        train_s += seconds
+        score = test_neg_elbo(model, x_test)
+        history.append({"epoch": epoch, "seconds": seconds, "test_neg_elbo": score})
+        print(f"reference epoch {epoch}: {seconds:.2f} s, test -ELBO {score:.2f}", flush=True)
+        if reached is None and score <= target:
+            reached = {"epoch": epoch, "train_seconds": train_s}
+    return summarise(history, reached, len(ds))
+
+
+def run_ours(
+    data, x_test: torch.Tensor, device: str, epochs: int | None, target: float, seed: int, **overrides
+) -> dict:
+    cfg = TrainConfig(device=device, seed=seed, **({"epochs": epochs} if epochs else {}), **overrides)
+    model = VAE(VAEConfig(input_shape=data.image_shape))
+    history, state = [], {"train_s": 0.0, "reached": None}
+
+    def on_epoch(r):
+        state["train_s"] += r.seconds
+        score = test_neg_elbo(model, x_test)
+        history.append({"epoch": r.epoch, "seconds": r.seconds, "test_neg_elbo": score})
+        print(f"vae_core epoch {r.epoch}: {r.seconds:.3f} s, test -ELBO {score:.2f}", flush=True)
+        if state["reached"] is None and score <= target:
+            state["reached"] = {"epoch": r.epoch, "train_seconds": state["train_s"]}
+
+    t0 = time.perf_counter()
+    train(model, data, cfg, on_epoch)
+    out = summarise(history, state["reached"], len(data.x_train))
+    out["wall_seconds_incl_setup_and_eval"] = time.perf_counter() - t0
+    out["config"] = {"batch_size": cfg.batch_size or "auto", "lr": cfg.lr, "epochs": cfg.epochs}
+    return out
+
+
+def summarise(history: list[dict], reached: dict | None, n: int) -> dict:
+    import statistics
+
+    secs = [h["seconds"] for h in history]
+    steady = secs[1:] if len(secs) > 1 else secs  # the first epoch includes warm-up
+    return {
+        "n_train": n,
+        "epochs": len(history),
+        "seconds_per_epoch_median": statistics.median(steady),
+        "seconds_per_epoch_min": min(steady),
+        "seconds_per_epoch_max": max(steady),
+        "images_per_second": n / statistics.median(steady),
+        "time_to_target": reached,
+        "final_test_neg_elbo": history[-1]["test_neg_elbo"],
+        "best_test_neg_elbo": min(h["test_neg_elbo"] for h in history),
+        "history": history,
+    }
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--target", type=float, default=262.0, help="test negative ELBO to reach, nats")
+    p.add_argument("--ref-epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=None, help="vae_core epochs (default: its own default)")
+    p.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--n-test", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-reference", action="store_true")
+    p.add_argument("--eager-check", action="store_true", help="CUDA: also train eagerly and compare the ELBO")
+    p.add_argument("--out", help="write the JSON results here")
+    a = p.parse_args(argv)
+    device = torch.device(
+        "cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device)
+    )
+    data = load_dataset("fashion-mnist", a.data_dir, download=False)
+    if a.n_train:
+        data.x_train, data.y_train = data.x_train[: a.n_train], data.y_train[: a.n_train]
+    if a.n_test:
+        data.x_test, data.y_test = data.x_test[: a.n_test], data.y_test[: a.n_test]
+    x_test = data.x_test.to(device)
+    results = {"device": str(device), "target_neg_elbo": a.target}
+    results["vae_core"] = run_ours(data, x_test, str(device), a.epochs, a.target, a.seed)
+    if a.eager_check and device.type == "cuda":
+        results["vae_core_eager"] = run_ours(data, x_test, "cuda", a.epochs, a.target, a.seed, cuda_graph=False)
+    if not a.skip_reference:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = torchvision_root(Path(a.data_dir), Path(tmp))
+            results["reference"] = run_reference(root, x_test, device, a.ref_epochs, a.target, a.n_train, a.seed)
+        ref, ours = results["reference"], results["vae_core"]
+        ratios = {"seconds_per_epoch": ref["seconds_per_epoch_median"] / ours["seconds_per_epoch_median"]}
+        if ref["time_to_target"] and ours["time_to_target"]:
+            ratios["time_to_target"] = ref["time_to_target"]["train_seconds"] / ours["time_to_target"]["train_seconds"]
+        results["ratio_reference_over_ours"] = ratios
+    report("train_speed", results, a.out)
+    if "ratio_reference_over_ours" in results:
+        r = results["ratio_reference_over_ours"]
+        print(
+            f"ratio (reference / ours): seconds per epoch {r['seconds_per_epoch']:.1f}x"
+            + (
+                f", time to {a.target:g} nats {r['time_to_target']:.1f}x"
+                if "time_to_target" in r
+                else ", time to target: not reached by both"
+            )
+        )
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""One tiny run of every benchmark, so none of them can rot. No timing is asserted here."""
+
+import gzip
+
+import numpy as np
+import pytest
+from browser import chromium_missing_reason
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def fake_fashion(tmp_path_factory):
+    """A small folder of the four Fashion-MNIST IDX files (random pixels, right format)."""
+    d = tmp_path_factory.mktemp("fashion")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 600), ("t10k", 200)):
+        write_idx(d / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(d / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    return d
+
+
+def test_train_speed_smoke(fake_fashion):
+    from bench import train_speed
+
+    r = train_speed.main(
+        ["--data-dir", str(fake_fashion), "--device", "cpu", "--epochs", "2", "--ref-epochs", "2", "--target", "100000"]
+    )
+    assert r["vae_core"]["epochs"] == 2 and r["reference"]["epochs"] == 2
+    assert r["reference"]["n_train"] == r["vae_core"]["n_train"] == 600
+    assert r["ratio_reference_over_ours"]["seconds_per_epoch"] > 0
+    assert r["vae_core"]["time_to_target"]["epoch"] == 1
+
+
+def test_decode_latency_smoke():
+    from bench import decode_latency
+
+    r = decode_latency.main(["--repeats", "4", "--grid", "5", "--n-encode", "50"])
+    assert r["single_z_decode_to_uint8"]["n"] == 4 and r["grid_5x5_decode_and_tile"]["median_ms"] > 0
+
+
+def test_scaling_smoke(fake_fashion):
+    from bench import scaling
+
+    r = scaling.main(
+        [
+            "--data-dir",
+            str(fake_fashion),
+            "--device",
+            "cpu",
+            "--sizes",
+            "300",
+            "1200",
+            "--batches",
+            "64",
+            "128",
+            "--batch-n",
+            "300",
+            "--epochs",
+            "2",
+        ]
+    )
+    assert [row["n"] for row in r["by_size"]] == [300, 1200] and [row["batch"] for row in r["by_batch"]] == [64, 128]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_missing_reason() is not None, reason=str(chromium_missing_reason()))
+def test_app_latency_smoke():
+    from bench import app_latency
+
+    r = app_latency.main(["--starts", "1", "--steps", "3", "--moves", "20"])
+    assert r["walk_slider_step_to_new_output"]["n"] == 3
+    assert r["latent_pad"]["decode_and_draw"]["n"] >= 20
+    assert r["latent_pad"]["payload_bytes"]["fashion-mnist"]["params"] > 100_000
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_missing_reason() is not None, reason=str(chromium_missing_reason()))
+def test_load_test_short_form_has_no_errors():
+    from bench import load_test
+
+    r = load_test.main(["--sessions", "3", "--seconds", "8"])
+    assert r["errors"] == 0, r["error_messages"]
+    assert r["actions"] > 0 and r["slider_step_under_load"]["n"] > 0
