@@ -145,7 +145,8 @@ def main(argv=None) -> dict:
     p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-reference", action="store_true")
-    p.add_argument("--eager-check", action="store_true", help="CUDA: also train eagerly and compare the ELBO")
+    p.add_argument("--check", action="store_true",
+                   help="also train vae_core's plain path (CUDA: eager, no graph; CPU: float32, no bf16) to compare ELBO")
     p.add_argument("--out", help="write the JSON results here")
     a = p.parse_args(argv)
     device = torch.device(
@@ -159,8 +160,10 @@ def main(argv=None) -> dict:
     x_test = data.x_test.to(device)
     results = {"device": str(device), "target_neg_elbo": a.target}
     results["vae_core"] = run_ours(data, x_test, str(device), a.epochs, a.target, a.seed)
-    if a.eager_check and device.type == "cuda":
-        results["vae_core_eager"] = run_ours(data, x_test, "cuda", a.epochs, a.target, a.seed, cuda_graph=False)
+    if a.check:
+        plain = {"cuda_graph": False} if device.type == "cuda" else {"cpu_bf16": "off"}
+        results["vae_core_plain"] = run_ours(data, x_test, str(device), a.epochs, a.target, a.seed, **plain)
+        results["vae_core_plain"]["path"] = plain
     if not a.skip_reference:
         with tempfile.TemporaryDirectory() as tmp:
             root = torchvision_root(Path(a.data_dir), Path(tmp))

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from vae_core.checkpoint import remove_stale_temps
 from vae_core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +50,8 @@ def session_dir(session_id: str) -> Path:
 
 def run_models(session_id: str) -> list[ModelRef]:
     folder = session_dir(session_id)
+    if folder.is_dir():
+        remove_stale_temps(folder)
     return [ModelRef("run", f.stem, str(f)) for f in sorted(folder.glob("*.safetensors"))]
 
 

@@ -20,6 +20,7 @@ MNIST_10K = ROOT.parent / "shared" / "data" / "mnist-10k"
 SHIPPED = ROOT / "checkpoints"
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+os.environ.setdefault("VAE_CORE_OFFLINE", "1")  # tests never download datasets
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
-from test_checkpoint import RunsCode
+from test_checkpoint import RunsCode, _with_meta
 
 PAGES = ["pages/home.py", "pages/train.py", "pages/manifold.py", "pages/walk.py", "pages/encode.py", "pages/metrics.py"]
 
@@ -68,11 +68,40 @@ def test_switching_model_in_the_sidebar(app):
     assert at.session_state["active_model"].name == "digits"
 
 
+def _nan_checkpoint(marker) -> bytes:
+    import torch
+
+    from vae_core.model import VAE, VAEConfig
+
+    model = VAE(VAEConfig(input_shape=(1, 8, 8), hidden=(8,)))
+    with torch.no_grad():
+        model.dec_out.bias.fill_(float("nan"))
+    return _with_meta(model)
+
+
+def _foreign_architecture(marker) -> bytes:
+    from vae_core.model import VAE, VAEConfig
+
+    model = VAE(VAEConfig(input_shape=(1, 8, 8), hidden=(8,)))
+    return _with_meta(model, config=VAEConfig(input_shape=(1, 8, 8), hidden=(9,)).to_dict())
+
+
 BAD_UPLOADS = {
     "evil.safetensors": lambda marker: pickle.dumps(RunsCode(marker)),
     "empty.safetensors": lambda marker: b"",
     "noise.safetensors": lambda marker: bytes(range(256)) * 20,
+    "truncated.safetensors": lambda marker: (ROOT / "checkpoints" / "digits.safetensors").read_bytes()[:100_000],
+    "nan.safetensors": _nan_checkpoint,
+    "foreign.safetensors": _foreign_architecture,
+    "future.safetensors": lambda marker: _with_meta(_tiny(), format="vae_core.checkpoint/2"),
+    "huge.safetensors": lambda marker: b"\0" * (64 * 2**20 + 1),
 }
+
+
+def _tiny():
+    from vae_core.model import VAE, VAEConfig
+
+    return VAE(VAEConfig(input_shape=(1, 8, 8), hidden=(8,)))
 
 
 # AppTest drops sidebar widgets from its tree on reruns under st.navigation, so each upload

@@ -140,6 +140,17 @@ def test_kl_warmup_and_cosine_schedule():
     assert learning_rate(cfg, 5) < learning_rate(cfg, 4)
 
 
+def test_cpu_bf16_path_matches_float32_within_noise(digits):
+    final = {}
+    for setting in ("on", "off"):
+        model = VAE(VAEConfig(input_shape=digits.image_shape, hidden=(64, 32)))
+        cfg = TrainConfig(epochs=10, batch_size=64, lr=3e-3, device="cpu", cpu_bf16=setting, seed=0)
+        result = train(model, digits, cfg)
+        assert result.precision == ("bf16 autocast" if setting == "on" else "float32")
+        final[setting] = result.history[-1]["test"]["elbo"]
+    assert abs(final["on"] - final["off"]) < 1.5, final
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_graph_training_matches_eager(digits):
     results = {}

@@ -11,7 +11,7 @@ from conftest import ROOT
 from PIL import Image
 from test_checkpoint import evil_files
 
-from vae_core.errors import ConfigError
+from vae_core.errors import ConfigError, InputError
 from vae_core.manifold import (
     circle_path,
     clean_z,
@@ -73,8 +73,8 @@ def test_manifold_image_of_the_shipped_model():
 
 def test_clean_z_refuses_nan_and_wrong_length_and_clamps():
     assert clean_z([1e30, -2.0], 2).tolist() == [10.0, -2.0]
-    for bad in ([float("nan"), 0.0], [1.0], [1.0, 2.0, 3.0], "abc", None):
-        with pytest.raises(ConfigError):
+    for bad in ([float("nan"), 0.0], [1.0], [1.0, 2.0, 3.0], "abc", None, [[1.0, 2.0], [3.0, 4.0]]):
+        with pytest.raises(InputError):
             clean_z(bad, 2)
 
 

@@ -118,5 +118,5 @@ def test_iw_bound_is_above_elbo_and_rises_with_k(shipped_digits, digits):
     assert abs(ll[1] - elbo) < 0.3  # k = 1 is the ELBO itself, up to Monte-Carlo noise
     assert ll[200] > ll[10] > ll[1]
     assert ll[200] > elbo + 0.2  # this model's gap between log p(x) and the ELBO is ~0.45 nats
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # InputError is a ValueError too
         iw_log_likelihood(model, x, 0)

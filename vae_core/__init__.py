@@ -11,6 +11,7 @@ from .errors import (
     ConfigError,
     DataUnavailableError,
     ImageError,
+    InputError,
     TrainingDiverged,
     VAECoreError,
 )

@@ -13,6 +13,7 @@ import os
 import platform
 import struct
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +83,27 @@ def to_bytes(model: VAE, meta: dict, sample_images=None, sample_labels=None) -> 
     return st_save(tensors, metadata={"vae_core": json.dumps(full, allow_nan=False)})
 
 
+STALE_TEMP_SECONDS = 60.0  # a temporary file older than this is from a killed writer
+
+
+def remove_stale_temps(folder: str | Path, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Delete temporary files that writers killed mid-save left behind; returns how many."""
+    now, removed = time.time(), 0
+    for f in Path(folder).glob(".*.tmp"):
+        try:
+            if now - f.stat().st_mtime > older_than:
+                f.unlink()
+                removed += 1
+        except OSError:
+            pass  # another process removed or replaced it first
+    return removed
+
+
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Write bytes to `path` so that readers see the old file or the new one, never a part."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions

@@ -105,6 +105,7 @@ def _load_idx_dataset(name: str, data_dir: str | Path | None, download: bool) ->
     tv_name, class_names, how = _IDX_DATASETS[name]
     tried = search_paths(name, data_dir)
     folder = next((f for f in (_idx_folder(p, tv_name) for p in tried) if f), None)
+    download = download and os.environ.get("VAE_CORE_OFFLINE", "") not in ("1", "true", "yes")
     if folder is None and download and not data_dir:
         folder = _download(name, tv_name)
     if folder is None:

@@ -12,6 +12,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from .errors import InputError
+from .inputs import check_images
 from .model import VAE
 
 LOG_2PI = math.log(2 * math.pi)
@@ -84,7 +86,8 @@ def iw_log_likelihood(model: VAE, x: torch.Tensor, k: int = 500, chunk: int = 10
     Its expectation is a lower bound on log p(x) that is >= the ELBO and rises with k
     (Burda et al., 2015). Samples are drawn in chunks of `chunk` to bound memory.
     """
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100_000:
+        raise InputError(f"k must be an integer from 1 to 100000, got {k!r}")
+    x = check_images(x, model.config.input_shape).to(next(model.parameters()).device)
     parts = [iw_log_weights(model, x, min(chunk, k - i)) for i in range(0, k, chunk)]
     return torch.logsumexp(torch.cat(parts, 0), dim=0) - math.log(k)

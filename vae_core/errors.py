@@ -13,6 +13,10 @@ class ConfigError(VAECoreError, ValueError):
     """A model or training setting is out of range or of the wrong type."""
 
 
+class InputError(VAECoreError, ValueError):
+    """Images or latent vectors given to a public function have the wrong shape, type or values."""
+
+
 class DataUnavailableError(VAECoreError):
     """A dataset could not be found offline nor downloaded."""
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from .elbo import elbo_terms, iw_log_likelihood, kl_std_normal
+from .errors import InputError
+from .inputs import check_images
 from .model import VAE
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2015): Cov_x(E_q[z_d]) above this is "active"
@@ -41,6 +43,9 @@ def evaluate(
 
     Runs on the model's device; a fixed seed makes the Monte-Carlo estimates repeatable.
     """
+    x = check_images(x, model.config.input_shape)
+    if not isinstance(k, int) or not 0 <= k <= 100_000:
+        raise InputError(f"k must be an integer from 0 to 100000, got {k!r}")
     model.eval()
     device = next(model.parameters()).device
     torch.manual_seed(seed)
@@ -76,7 +81,11 @@ def evaluate(
 
 @torch.no_grad()
 def encode(model: VAE, x: torch.Tensor, batch: int = 5000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Posterior parameters for many images: mu, logvar, each (N, latent_dim), on the CPU."""
+    """Posterior parameters for many images: mu, logvar, each (N, latent_dim), on the CPU.
+
+    x: (N, D) or (N, C, H, W) pixels in [0, 1]; raises InputError otherwise.
+    """
+    x = check_images(x, model.config.input_shape)
     device = next(model.parameters()).device
     mus, logvars = [], []
     for i in range(0, len(x), batch):

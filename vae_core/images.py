@@ -80,12 +80,16 @@ def to_model_input(
     """
     if polarity not in POLARITIES:
         raise ImageError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
-    a = np.asarray(image, dtype=np.float32)
+    try:
+        a = np.asarray(image, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ImageError(f"expected an image or an array of numbers, got {type(image).__name__}") from None
     if a.ndim == 3:
         a = a[..., :3].mean(-1)
     if a.ndim != 2 or a.size == 0:
         raise ImageError(f"expected a 2-D grayscale image, got an array of shape {a.shape}")
     a = np.nan_to_num(a, nan=0.0, posinf=255.0, neginf=0.0)
+    a = np.clip(a, -1e6, 1e6)
     a = a / 255.0 if a.max() > 1.0 else a
     a = np.clip(a, 0.0, 1.0)
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])

@@ -12,33 +12,28 @@ import math
 import numpy as np
 import torch
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
+from .inputs import Z_LIMIT, check_latents
 from .model import VAE
 
-Z_LIMIT = 10.0  # |z| is clamped here: the prior puts ~1e-23 mass beyond it
 MIN_GRID, MAX_GRID = 2, 40
 SPACINGS = ("icdf", "linear")
 
 
 def clean_z(z, latent_dim: int) -> torch.Tensor:
-    """Validate a latent vector from outside (a browser, a file): finite, right length, clamped.
+    """One latent vector from outside (a browser, a file): finite, right length, clamped.
 
-    Returns a float32 tensor (latent_dim,); raises ConfigError for NaN or a wrong length.
+    Returns a float32 tensor (latent_dim,); raises InputError for NaN or a wrong length.
     """
-    try:
-        t = torch.as_tensor(np.asarray(z, dtype=np.float64), dtype=torch.float64).flatten()
-    except (TypeError, ValueError):
-        raise ConfigError(f"z must be a list of {latent_dim} numbers, got {z!r:.80}") from None
-    if t.numel() != latent_dim:
-        raise ConfigError(f"z must have {latent_dim} values, got {t.numel()}")
-    if torch.isnan(t).any():
-        raise ConfigError("z contains NaN; give finite numbers")
-    return t.clamp(-Z_LIMIT, Z_LIMIT).float()
+    t = check_latents(z, latent_dim)
+    if t.shape[0] != 1:
+        raise InputError(f"z must be one vector of {latent_dim} values, got {t.shape[0]}")
+    return t[0]
 
 
 def grid_axes(n: int, spacing: str = "icdf", lo=(-3.0, -3.0), hi=(3.0, 3.0)) -> tuple[np.ndarray, np.ndarray]:
     """The z1 and z2 values of an n x n grid, each (n,), ascending."""
-    if not isinstance(n, int) or not MIN_GRID <= n <= MAX_GRID:
+    if not isinstance(n, int) or isinstance(n, bool) or not MIN_GRID <= n <= MAX_GRID:
         raise ConfigError(f"grid size must be an integer from {MIN_GRID} to {MAX_GRID}, got {n!r}")
     if spacing == "icdf":
         u = (np.arange(n) + 0.5) / n  # cell centres of the unit square: never 0 or 1
@@ -98,7 +93,8 @@ def tile(images: torch.Tensor, ncol: int, pad: int = 0, pad_value: int = 255) ->
 
 @torch.no_grad()
 def decode_images(model: VAE, z: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-    """z (N, latent_dim) -> uint8 images (N, C, H, W) on the CPU."""
+    """z (N, latent_dim) -> uint8 images (N, C, H, W) on the CPU. Raises InputError for bad z."""
+    z = check_latents(z, model.config.latent_dim)
     device = next(model.parameters()).device
     out = [to_uint8(model.decode(z[i : i + batch].to(device))).cpu() for i in range(0, len(z), batch)]
     return torch.cat(out) if out else torch.empty(0, *model.config.input_shape, dtype=torch.uint8)

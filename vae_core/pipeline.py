@@ -62,6 +62,7 @@ def finish_training(
         "active_units": metrics.active_units,
         "train_seconds": result.seconds,
         "device": result.device,
+        "precision": result.precision,
     }
     n = min(sample_size, len(data.x_test))
     images = to_uint8(data.x_test[:n]).view(n, *data.image_shape)

@@ -1,0 +1,251 @@
+"""Interrupted and failing work, concurrent sessions, hostile input: each tried for real."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from conftest import ROOT
+from explorer.models import checked_name, run_path
+from explorer.training import TrainingJob
+from vae_core.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
+from vae_core.elbo import iw_log_likelihood
+from vae_core.errors import CheckpointError, ConfigError, VAECoreError
+from vae_core.evaluate import encode
+from vae_core.images import to_model_input
+from vae_core.manifold import clean_z, decode_images, grid_axes
+from vae_core.model import VAE, VAEConfig
+from vae_core.train import TrainConfig
+
+WRITER = textwrap.dedent("""
+    import sys, torch
+    sys.path.insert(0, {root!r})
+    from vae_core.checkpoint import save_checkpoint
+    from vae_core.model import VAE, VAEConfig
+    models = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        models.append(VAE(VAEConfig(input_shape=(1, 28, 28), hidden=(256,))))
+    print("ready", flush=True)
+    i = 0
+    while True:
+        save_checkpoint(sys.argv[1], models[i % 2], {{"which": i % 2}})
+        i += 1
+""")
+
+
+def test_sigkill_during_saves_never_leaves_a_broken_checkpoint(tmp_path):
+    path = tmp_path / "model.safetensors"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.format(root=str(ROOT)))
+    torch.manual_seed(1)
+    first = VAE(VAEConfig(input_shape=(1, 28, 28), hidden=(256,)))
+    save_checkpoint(path, first, {"which": 0})
+    rng = random.Random(0)
+    seen = set()
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.0, 0.4))  # somewhere inside one of many ~1 MB writes
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        ckpt = load_checkpoint(path)  # must load: the old file or a new one, never a part
+        seen.add(ckpt.meta["which"])
+    assert seen <= {0, 1}
+    leftovers = list(tmp_path.glob(".*.tmp"))
+    assert remove_stale_temps(tmp_path, older_than=0) == len(leftovers)
+    assert not list(tmp_path.glob(".*.tmp"))
+    save_checkpoint(path, first, {"which": 0})  # and saving again still works
+    assert load_checkpoint(path).meta["which"] == 0
+
+
+def test_stale_temporary_files_are_removed_by_the_next_save(tmp_path):
+    stale = tmp_path / ".m.safetensors.abc.tmp"
+    stale.write_bytes(b"partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fresh = tmp_path / ".m.safetensors.def.tmp"  # another writer may be busy with this one
+    fresh.write_bytes(b"in progress")
+    save_checkpoint(tmp_path / "m.safetensors", VAE(VAEConfig(input_shape=(1, 2, 2), hidden=(2,))), {})
+    assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize("name", ["../x", "..", "/etc/passwd", "a/b", "a\\b", "x.safetensors", "", " ", "é", "a" * 41,
+                                  "-lead", "nul\0byte", "fashion-mnist", "digits"])
+def test_unsafe_or_shipped_names_are_refused(name):
+    with pytest.raises(ConfigError):
+        checked_name(name)
+
+
+def test_run_paths_stay_in_the_session_folder():
+    sid = "0123456789abcdef0123456789abcdef"
+    p = run_path(sid, "my-model_2")
+    assert p.name == "my-model_2.safetensors" and p.parent.name == sid
+    with pytest.raises(ConfigError):
+        run_path("../../etc", "x")
+
+
+def _job(tmp_path, name, **train):
+    cfg = TrainConfig(**{"epochs": 1, "batch_size": 64, "device": "cpu", **train})
+    return TrainingJob("digits", {"hidden": (32,)}, cfg, tmp_path / f"{name}.safetensors")
+
+
+def test_stop_request_ends_after_the_epoch_and_saves(tmp_path):
+    job = _job(tmp_path, "stopped", epochs=200)
+    job.start()
+    while not job.history and job.thread.is_alive():
+        time.sleep(0.05)
+    job.request_stop()
+    job.thread.join(60)
+    assert job.status == "done" and "stopped early" in job.message
+    ckpt = load_checkpoint(job.out)
+    assert ckpt.meta["stopped_early"] and 1 <= len(ckpt.meta["history"]) < 200
+
+
+def test_a_diverging_run_in_the_app_saves_nothing_and_says_why(tmp_path):
+    job = _job(tmp_path, "boom", lr=1e9, epochs=3)
+    job.start()
+    job.thread.join(60)
+    assert job.status == "failed" and "diverged" in job.message and "lower the learning rate" in job.message
+    assert not (tmp_path / "boom.safetensors").exists()
+
+
+def test_missing_dataset_in_the_app_names_it(tmp_path):
+    job = TrainingJob("kmnist", {"hidden": (32,)}, TrainConfig(epochs=1, device="cpu"), tmp_path / "k.safetensors",
+                      data_dir=str(tmp_path / "nowhere"))
+    job.start()
+    job.thread.join(60)
+    assert job.status == "failed" and "kmnist" in job.message and "To get it" in job.message
+
+
+def test_two_sessions_training_at_once_get_separate_models(tmp_path):
+    a, b = _job(tmp_path / "a", "m", seed=1, epochs=2), _job(tmp_path / "b", "m", seed=2, epochs=2)
+    a.start()
+    b.start()
+    a.thread.join(120)
+    b.thread.join(120)
+    assert a.status == b.status == "done", (a.message, b.message)
+    ma, mb = load_checkpoint(a.out).model, load_checkpoint(b.out).model
+    assert a.out != b.out and not torch.equal(ma.dec_out.weight, mb.dec_out.weight)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_out_of_gpu_memory_gives_a_message(tmp_path):
+    job = TrainingJob("digits", {"hidden": (65536, 65536)}, TrainConfig(epochs=1, batch_size=1024, device="cuda"),
+                      tmp_path / "oom.safetensors")
+    job.start()
+    job.thread.join(300)
+    assert job.status == "failed" and "out of GPU memory" in job.message
+    assert not job.out.exists()
+
+
+# ---- fuzzing the public functions that take user input ----
+
+MODEL = VAE(VAEConfig(input_shape=(1, 4, 4), hidden=(8,), latent_dim=2)).eval()
+FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=32)
+SHAPES = st.lists(st.integers(0, 20), min_size=0, max_size=4).map(tuple)
+DTYPES = st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_, np.float16])
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def any_array():
+    return st.one_of(
+        arrays(DTYPES, SHAPES, elements=None),
+        arrays(np.float64, SHAPES, elements=FLOATS),
+        st.just(np.full((3, 16), 1e30)),
+        st.just(np.full((2, 2), np.nan)),
+    )
+
+
+@FUZZ
+@given(any_array())
+def test_fuzz_decode(z):
+    try:
+        out = decode_images(MODEL, z)
+    except VAECoreError:
+        return
+    assert out.dtype == torch.uint8 and out.shape[1:] == (1, 4, 4)
+
+
+@FUZZ
+@given(any_array())
+def test_fuzz_encode(x):
+    try:
+        mu, logvar = encode(MODEL, x)
+    except VAECoreError:
+        return
+    assert mu.shape == logvar.shape and torch.isfinite(mu).all()
+
+
+@FUZZ
+@given(any_array(), st.integers(-5, 50))
+def test_fuzz_iw_estimate(x, k):
+    try:
+        ll = iw_log_likelihood(MODEL, x, k)
+    except VAECoreError:
+        return
+    assert ll.shape[0] >= 1 and torch.isfinite(ll).all()
+
+
+@FUZZ
+@given(st.one_of(st.integers(-10, 100), st.floats(), st.text(max_size=3)), st.sampled_from(["icdf", "linear", "x"]),
+       st.tuples(FLOATS, FLOATS), st.tuples(FLOATS, FLOATS))
+def test_fuzz_grid(n, spacing, lo, hi):
+    try:
+        z1, z2 = grid_axes(n, spacing, lo, hi)
+    except VAECoreError:
+        return
+    assert len(z1) == len(z2) == n and np.isfinite(z1).all() and np.isfinite(z2).all()
+
+
+@FUZZ
+@given(any_array())
+def test_fuzz_clean_z(z):
+    try:
+        out = clean_z(z, 2)
+    except VAECoreError:
+        return
+    assert out.shape == (2,) and torch.isfinite(out).all() and out.abs().max() <= 10
+
+
+@FUZZ
+@given(any_array())
+def test_fuzz_image_preprocessing(a):
+    try:
+        x = to_model_input(a, (1, 8, 8))
+    except VAECoreError:
+        return
+    assert x.shape == (1, 64) and torch.isfinite(x).all() and 0 <= x.min() and x.max() <= 1
+
+
+def test_cached_shipped_models_are_not_mutated_by_sessions(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import explorer.models as models
+
+    monkeypatch.setattr(models, "RUNS_DIR", tmp_path / "runs")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    for page in ("pages/walk.py", "pages/manifold.py", "pages/metrics.py", "pages/encode.py"):
+        at = at.switch_page(page).run()
+    cached = at.session_state["active_model"]
+    from explorer import state
+
+    fresh = load_checkpoint(cached.path).model.state_dict()
+    live = state._load_file(*state.file_key(cached.path)).model.state_dict()
+    assert all(torch.equal(fresh[k], live[k]) for k in fresh)
+
+
+def test_checkpoint_errors_are_checkpoint_errors(tmp_path):
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path)
