@@ -6,11 +6,16 @@ import base64
 
 import numpy as np
 import plotly.graph_objects as go
-from scipy.special import ndtr  # the standard normal CDF
+import torch
 
 from vae_core.manifold import png_bytes
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def ndtr(x: np.ndarray) -> np.ndarray:
+    """The standard normal CDF, elementwise."""
+    return torch.special.ndtr(torch.as_tensor(x, dtype=torch.float64)).numpy()
 
 
 def _square(fig: go.Figure, title: str, x: str = "z₁", y: str = "z₂", height: int = 520) -> go.Figure:

@@ -2,6 +2,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.routing import ensure_router
+from explorer.widgets import show_image
 
 ensure_router()
 
@@ -37,16 +38,27 @@ act = state.active()
 cfg, meta = act.ckpt.config, act.ckpt.meta
 ds, metrics = meta.get("dataset", {}), meta.get("metrics", {})
 st.subheader(f"Active model: {act.ref.label}")
-cols = st.columns(6)
-cols[0].metric("Dataset", ds.get("name", "?"), help=ds.get("note") or ds.get("source"))
-cols[1].metric("Likelihood", cfg.likelihood)
-cols[2].metric("Latent size", cfg.latent_dim)
-cols[3].metric("Epochs", len(meta.get("history", [])))
-elbo, iw = metrics.get("test_elbo"), metrics.get("test_iw_ll")
-cols[4].metric("Test ELBO (nats)", f"{elbo:.2f}" if elbo is not None else "–")
-cols[5].metric(f"log p(x), k={metrics.get('k', '?')} (nats)", f"{iw:.2f}" if iw is not None else "–")
-st.caption(
-    f"Encoder/decoder hidden layers {list(cfg.hidden)} ({cfg.activation}); input {list(cfg.input_shape)}; "
-    f"pixels {ds.get('pixels', '?')}; {ds.get('n_train', '?')} training / {metrics.get('n_test', '?')} test images. "
-    + (f"Note: {ds['note']}." if ds.get("note") else "")
-)
+card, picture = st.columns([3, 2])
+with card:
+    c = st.columns(2)
+    c[0].metric("Dataset", ds.get("name", "?"), help=ds.get("note") or ds.get("source"))
+    c[1].metric("Likelihood", cfg.likelihood)
+    c = st.columns(2)
+    c[0].metric("Latent size", cfg.latent_dim)
+    c[1].metric("Epochs", len(meta.get("history", [])))
+    elbo, iw = metrics.get("test_elbo"), metrics.get("test_iw_ll")
+    c = st.columns(2)
+    c[0].metric("Test ELBO (nats)", f"{elbo:.2f}" if elbo is not None else "–")
+    c[1].metric(
+        f"log p(x), k={metrics.get('k', '?')} (nats)",
+        f"{iw:.2f}" if iw is not None else "–",
+        help="importance-weighted estimate of the marginal likelihood",
+    )
+    st.caption(
+        f"Encoder/decoder hidden layers {list(cfg.hidden)} ({cfg.activation}); input {list(cfg.input_shape)}; "
+        f"pixels {ds.get('pixels', '?')}; {ds.get('n_train', '?')} training / {metrics.get('n_test', '?')} test "
+        "images. " + (f"Note: {ds['note']}." if ds.get("note") else "")
+    )
+with picture:
+    mosaic, _, _ = state.cached_manifold(act.key, act.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+    show_image(mosaic, "its learned manifold (15 × 15, inverse-CDF grid): more on the Manifold page", 420)

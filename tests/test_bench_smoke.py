@@ -43,6 +43,14 @@ def test_decode_latency_smoke():
     assert r["single_z_decode_to_uint8"]["n"] == 4 and r["grid_5x5_decode_and_tile"]["median_ms"] > 0
 
 
+def test_floor_smoke():
+    from bench import floor
+
+    r = floor.main(["--device", "cpu", "--size", "128", "--n-train", "100"])
+    assert 0.0006 < r["epoch_tflop"] < 0.0007  # 100 images x 6.4 MFLOP for 784-512-256-2
+    assert r["epoch_floor_ms"]["float32"] > 0
+
+
 def test_scaling_smoke(fake_fashion):
     from bench import scaling
 

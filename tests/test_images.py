@@ -46,8 +46,19 @@ def test_polarity_can_be_forced(polarity):
     check_input(x)
 
 
-@pytest.mark.parametrize("case", ["rgba_transparent", "palette", "cmyk_jpeg", "sixteen_bit", "one_by_one",
-                                  "large_photo_jpeg", "grayscale_jpeg", "binary"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "rgba_transparent",
+        "palette",
+        "cmyk_jpeg",
+        "sixteen_bit",
+        "one_by_one",
+        "large_photo_jpeg",
+        "grayscale_jpeg",
+        "binary",
+    ],
+)
 def test_awkward_but_valid_images_are_converted(case):
     if case == "rgba_transparent":
         img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
@@ -73,13 +84,16 @@ def test_awkward_but_valid_images_are_converted(case):
     check_input(image_bytes_to_input(data, SHAPE))
 
 
-@pytest.mark.parametrize("case,message", [
-    ("text", "not a readable image"),
-    ("truncated", "not a readable image"),
-    ("empty", "empty"),
-    ("bomb", "megapixels"),
-    ("too_big_file", "limit"),
-])
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("text", "not a readable image"),
+        ("truncated", "not a readable image"),
+        ("empty", "empty"),
+        ("bomb", "megapixels"),
+        ("too_big_file", "limit"),
+    ],
+)
 def test_bad_images_are_refused_with_a_message(case, message):
     if case == "text":
         data = b"Dear teacher, this is a text file renamed to .png"

@@ -7,16 +7,15 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import ROOT
 from explorer.models import checked_name, run_path
 from explorer.training import TrainingJob
 from vae_core.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
@@ -81,8 +80,25 @@ def test_stale_temporary_files_are_removed_by_the_next_save(tmp_path):
     assert not stale.exists() and fresh.exists()
 
 
-@pytest.mark.parametrize("name", ["../x", "..", "/etc/passwd", "a/b", "a\\b", "x.safetensors", "", " ", "é", "a" * 41,
-                                  "-lead", "nul\0byte", "fashion-mnist", "digits"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x",
+        "..",
+        "/etc/passwd",
+        "a/b",
+        "a\\b",
+        "x.safetensors",
+        "",
+        " ",
+        "é",
+        "a" * 41,
+        "-lead",
+        "nul\0byte",
+        "fashion-mnist",
+        "digits",
+    ],
+)
 def test_unsafe_or_shipped_names_are_refused(name):
     with pytest.raises(ConfigError):
         checked_name(name)
@@ -122,8 +138,13 @@ def test_a_diverging_run_in_the_app_saves_nothing_and_says_why(tmp_path):
 
 
 def test_missing_dataset_in_the_app_names_it(tmp_path):
-    job = TrainingJob("kmnist", {"hidden": (32,)}, TrainConfig(epochs=1, device="cpu"), tmp_path / "k.safetensors",
-                      data_dir=str(tmp_path / "nowhere"))
+    job = TrainingJob(
+        "kmnist",
+        {"hidden": (32,)},
+        TrainConfig(epochs=1, device="cpu"),
+        tmp_path / "k.safetensors",
+        data_dir=str(tmp_path / "nowhere"),
+    )
     job.start()
     job.thread.join(60)
     assert job.status == "failed" and "kmnist" in job.message and "To get it" in job.message
@@ -142,8 +163,12 @@ def test_two_sessions_training_at_once_get_separate_models(tmp_path):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_out_of_gpu_memory_gives_a_message(tmp_path):
-    job = TrainingJob("digits", {"hidden": (65536, 65536)}, TrainConfig(epochs=1, batch_size=1024, device="cuda"),
-                      tmp_path / "oom.safetensors")
+    job = TrainingJob(
+        "digits",
+        {"hidden": (65536, 65536)},
+        TrainConfig(epochs=1, batch_size=1024, device="cuda"),
+        tmp_path / "oom.safetensors",
+    )
     job.start()
     job.thread.join(300)
     assert job.status == "failed" and "out of GPU memory" in job.message
@@ -199,8 +224,12 @@ def test_fuzz_iw_estimate(x, k):
 
 
 @FUZZ
-@given(st.one_of(st.integers(-10, 100), st.floats(), st.text(max_size=3)), st.sampled_from(["icdf", "linear", "x"]),
-       st.tuples(FLOATS, FLOATS), st.tuples(FLOATS, FLOATS))
+@given(
+    st.one_of(st.integers(-10, 100), st.floats(), st.text(max_size=3)),
+    st.sampled_from(["icdf", "linear", "x"]),
+    st.tuples(FLOATS, FLOATS),
+    st.tuples(FLOATS, FLOATS),
+)
 def test_fuzz_grid(n, spacing, lo, hi):
     try:
         z1, z2 = grid_axes(n, spacing, lo, hi)

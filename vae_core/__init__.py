@@ -44,6 +44,7 @@ __all__ = [
     "DataUnavailableError",
     "CheckpointError",
     "ImageError",
+    "InputError",
     "TrainingDiverged",
 ]
 __version__ = "0.1.0"

@@ -43,8 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--pixels", default=t.pixels, choices=PIXELS)
     tr.add_argument("--seed", type=int, default=t.seed)
     tr.add_argument("--no-cuda-graph", action="store_true", help="train eagerly on CUDA")
-    tr.add_argument("--cpu-bf16", default=t.cpu_bf16, choices=["auto", "on", "off"],
-                    help="bf16 autocast on the CPU (auto: where the CPU has bf16 instructions)")
+    tr.add_argument(
+        "--cpu-bf16",
+        default=t.cpu_bf16,
+        choices=["auto", "on", "off"],
+        help="bf16 autocast on the CPU (auto: where the CPU has bf16 instructions)",
+    )
     tr.add_argument("--latent-dim", type=int, default=m.latent_dim)
     tr.add_argument("--hidden", type=_hidden, default=m.hidden, help="e.g. 512,256")
     tr.add_argument("--activation", default=m.activation, choices=sorted(ACTIVATIONS))

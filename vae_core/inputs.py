@@ -22,8 +22,9 @@ def _as_tensor(a, what: str) -> torch.Tensor:
             t = torch.as_tensor(np.asarray(a))
         except (TypeError, ValueError, RuntimeError):
             raise InputError(f"{what} must be an array of numbers, got {type(a).__name__}") from None
-    if t.dtype == torch.bool or not (t.dtype.is_floating_point or t.dtype in (torch.uint8, torch.int8, torch.int16,
-                                                                              torch.int32, torch.int64)):
+    if t.dtype == torch.bool or not (
+        t.dtype.is_floating_point or t.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+    ):
         raise InputError(f"{what} must hold real numbers, got dtype {t.dtype}")
     return t
 
@@ -34,7 +35,7 @@ def check_images(x, input_shape: tuple[int, ...]) -> torch.Tensor:
     d = int(np.prod(input_shape))
     if t.ndim == 0 or t.ndim > 4 or t.numel() == 0:
         raise InputError(f"images must be a non-empty batch of shape (N, {d}) or (N, *{tuple(input_shape)})")
-    if t.ndim == 1 or tuple(t.shape[-len(input_shape):]) == tuple(input_shape) and t.ndim == len(input_shape):
+    if t.ndim == 1 or tuple(t.shape[-len(input_shape) :]) == tuple(input_shape) and t.ndim == len(input_shape):
         t = t.reshape(1, -1)  # a single image
     t = t.reshape(t.shape[0], -1)
     if t.shape[1] != d:
