@@ -121,18 +121,16 @@ def test_clicking_a_scatter_point_selects_that_example(server, page, tmp_path):
 def test_training_in_the_browser_shows_progress_and_activates_the_model(server, page, tmp_path):
     page.goto(f"{server}/train")
     wait_idle(page)
-    epochs = page.get_by_label("Epochs")
-    epochs.fill("6")
-    page.get_by_label("Save as").fill("browser-run")
+    assert page.get_by_label("Epochs", exact=True).input_value() == "30"  # the digits defaults
+    page.get_by_label("Save as", exact=True).fill("browser-run")
     page.get_by_role("button", name="Train").click()
     page.get_by_text("It is now the active model").wait_for(timeout=120_000)
     wait_idle(page)
     assert page.get_by_text("Replay the latent space at epoch").count() == 1
     assert page.locator(".js-plotly-plot").count() >= 2  # the curves and the latent scatter
     page.screenshot(path=str(shots_dir(tmp_path) / "train.png"), full_page=True)
-    page.goto(f"{server}/")
-    wait_idle(page)
-    assert page.get_by_text("Active model: browser-run (trained here)").count() == 1
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Home").click()  # same session
+    page.get_by_text("Active model: browser-run (trained here)").wait_for(timeout=20_000)
 
 
 def test_bad_checkpoint_upload_shows_a_message(server, page, tmp_path):

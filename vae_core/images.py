@@ -81,8 +81,9 @@ def to_model_input(
     if polarity not in POLARITIES:
         raise ImageError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
     try:
-        a = np.asarray(image, dtype=np.float32)
-    except (TypeError, ValueError):
+        with np.errstate(over="ignore"):  # huge values become inf, then are clipped below
+            a = np.asarray(image, dtype=np.float32)
+    except (TypeError, ValueError, OverflowError):
         raise ImageError(f"expected an image or an array of numbers, got {type(image).__name__}") from None
     if a.ndim == 3:
         a = a[..., :3].mean(-1)
