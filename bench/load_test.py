@@ -84,9 +84,18 @@ async def run(sessions: int, seconds: float) -> dict:
             await warm.run("walk", timeout=120)
             await warm.run("manifold", timeout=120)
         mem_before = rss_mib(proc.pid)
+        samples: list[tuple[float, float]] = []
         t0 = time.perf_counter()
+
+        async def sample_memory() -> None:
+            while True:
+                samples.append((round(time.perf_counter() - t0, 1), round(rss_mib(proc.pid), 1)))
+                await asyncio.sleep(10)
+
+        sampler = asyncio.create_task(sample_memory())
         counts = await asyncio.gather(*[session(url, seconds, i, steps, pages, errors) for i in range(sessions)])
         wall = time.perf_counter() - t0
+        sampler.cancel()
         await asyncio.sleep(2)
         mem_after = rss_mib(proc.pid)
     return {
@@ -100,6 +109,7 @@ async def run(sessions: int, seconds: float) -> dict:
         "page_switch_under_load": summary(pages) if pages else None,
         "server_rss_mib_before": mem_before,
         "server_rss_mib_after": mem_after,
+        "server_rss_mib_every_10s": samples,
     }
 
 
