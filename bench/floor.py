@@ -55,8 +55,10 @@ def main(argv=None) -> dict:
     size = a.size or (8192 if device == "cuda" else 2048)
     repeats = 20 if device == "cuda" else 5
     flops = epoch_flops(VAEConfig(), a.n_train)
-    rates = {"float32": matmul_rate(device, torch.float32, size, repeats),
-             "bfloat16": matmul_rate(device, torch.bfloat16, size, repeats)}
+    rates = {
+        "float32": matmul_rate(device, torch.float32, size, repeats),
+        "bfloat16": matmul_rate(device, torch.bfloat16, size, repeats),
+    }
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         rates["tf32"] = matmul_rate(device, torch.float32, size, repeats)

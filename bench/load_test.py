@@ -24,9 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from browser import streamlit_server  # noqa: E402
+
 from bench.common import report, summary  # noqa: E402
 from bench.ws_client import StreamlitClient  # noqa: E402
-from browser import streamlit_server  # noqa: E402
 
 MAX_ACTIONS = 5000  # per session, whatever the duration
 THINK_SECONDS = 0.05  # between slider steps: a student dragging a slider
