@@ -32,7 +32,8 @@ def test_train_speed_smoke(fake_fashion):
     )
     assert r["vae_core"]["epochs"] == 2 and r["reference"]["epochs"] == 2
     assert r["reference"]["n_train"] == r["vae_core"]["n_train"] == 600
-    assert "seconds_per_epoch" in r["ratio_reference_over_ours"]  # the ratio line is printed last
+    ratios = r["ratio_reference_over_ours"]  # the line the benchmark prints last
+    assert ratios and all(v == v for v in ratios.values())  # present and not NaN
     assert r["vae_core"]["time_to_target"]["epoch"] == 1
 
 
