@@ -1,6 +1,7 @@
 """App latency through a real browser (Playwright + Debian's Chromium), with a shipped model:
 
-- cold start: from launching `streamlit run app.py` to the manifold visible on the Manifold page;
+- cold start: from launching `streamlit run app.py` to the manifold visible on the Manifold page
+  (the plotly figure with the test set overlaid), and on Home (where the app opens: a plain image);
 - Walk slider step: a keyboard step of the z1 slider to the new decoded output in the page
   (the slider's keydown to the DOM update of the fragment's caption and image, timed in the page);
 - latent pad: a scripted drag of --moves pointer moves; per move the page's own time for
@@ -41,14 +42,20 @@ CAPTION_JS = """() => {
 }"""
 
 
-def cold_starts(browser, n: int) -> list[float]:
+HOME_MANIFOLD_VISIBLE = '[data-testid="stImage"] img'  # Home's only image: the active model's manifold
+
+
+def cold_starts(browser, n: int, path: str = "manifold", selector: str = MANIFOLD_VISIBLE) -> list[float]:
+    """Seconds from launching the server to `selector` in the page at `path` (a fresh server each time)."""
     out = []
     for _ in range(n):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         t0 = time.perf_counter()
         with streamlit_server() as (url, _proc, _):
-            page.goto(f"{url}/manifold")
-            page.wait_for_selector(MANIFOLD_VISIBLE, state="attached", timeout=60_000)
+            page.goto(f"{url}/{path}")
+            page.wait_for_selector(selector, state="attached", timeout=60_000)
+            if path == "":
+                page.wait_for_function("(s) => document.querySelector(s).complete", arg=selector, timeout=60_000)
             out.append(time.perf_counter() - t0)
         page.close()
     return out
@@ -110,6 +117,9 @@ def main(argv=None) -> dict:
     with sync_playwright() as pw:
         browser = launch_browser(pw)
         results["cold_start_to_manifold_visible"] = summary(cold_starts(browser, a.starts))
+        results["cold_start_to_home_manifold_visible"] = summary(
+            cold_starts(browser, a.starts, "", HOME_MANIFOLD_VISIBLE)
+        )
         with streamlit_server() as (url, _proc, _):
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(f"{url}/manifold")  # warm the caches once, as a first visitor would
