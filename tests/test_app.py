@@ -173,3 +173,27 @@ def test_encode_page_encodes_an_upload_and_refuses_a_non_image(app):
     at = at.run()
     no_errors(at)
     assert "not a readable image" in at.error[0].value
+
+
+@pytest.mark.parametrize("latent_dim", [1, 3])
+def test_every_page_works_with_other_latent_sizes(app, tmp_path, latent_dim):
+    from vae_core.data import load_dataset
+    from vae_core.model import VAE, VAEConfig
+    from vae_core.pipeline import finish_training
+    from vae_core.train import TrainConfig, train
+
+    data = load_dataset("digits")
+    cfg = TrainConfig(epochs=2, batch_size=128, device="cpu")
+    result = train(VAE(VAEConfig(input_shape=data.image_shape, hidden=(32,), latent_dim=latent_dim)), data, cfg)
+    path, _ = finish_training(tmp_path / f"d{latent_dim}.safetensors", result, data, cfg, eval_k=3)
+    app.file_uploader(key="ckpt_upload").set_value((path.name, path.read_bytes(), "application/octet-stream"))
+    at = app.run()
+    assert at.session_state["active_model"].name == f"d{latent_dim}"
+    for page in PAGES:
+        at = goto(at, page)
+        no_errors(at)
+    at = goto(at, "pages/walk.py")
+    assert len(at.session_state["walk_z"]) == latent_dim
+    at.slider(key=f"walk_z{latent_dim - 1}").set_value(1.25).run()
+    no_errors(at)
+    assert at.session_state["walk_z"][-1] == 1.25

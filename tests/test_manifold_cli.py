@@ -85,6 +85,8 @@ def test_paths_ellipse_and_data_range():
     assert torch.allclose((c[:, :2] - 1).norm(dim=1), torch.full((8,), 2.0)) and (c[:, 2] == 3).all()
     e = posterior_ellipse([0.0, 0.0], [np.log(4.0), 0.0])
     assert np.isclose(e[:, 0].max(), 4.0) and np.isclose(e[:, 1].max(), 2.0, atol=1e-2)
+    flat = posterior_ellipse([1.0], [0.0])  # a 1-D latent: the ellipse is a segment on z2 = 0
+    assert np.allclose(flat[:, 1], 0) and np.isclose(flat[:, 0].max(), 3.0)
     lo, hi = data_range(torch.randn(1000, 2))
     assert -3 < lo[0] < -1.5 and 1.5 < hi[1] < 3
 

@@ -139,8 +139,8 @@ def circle_path(center, radius: float, steps: int) -> torch.Tensor:
 
 def posterior_ellipse(mu, logvar, n_sigma: float = 2.0, points: int = 60) -> np.ndarray:
     """The mu +- n_sigma * sigma ellipse of q(z|x) in its first two dims: (points, 2)."""
-    mu = np.asarray(mu, float)[:2]
-    sigma = np.exp(0.5 * np.asarray(logvar, float)[:2])
+    mu = np.pad(np.asarray(mu, float).ravel()[:2], (0, 2))[:2]
+    sigma = np.pad(np.exp(0.5 * np.asarray(logvar, float).ravel()[:2]), (0, 2))[:2]  # 1-D: a segment on z2 = 0
     t = np.linspace(0, 2 * np.pi, points)
     return np.stack([mu[0] + n_sigma * sigma[0] * np.cos(t), mu[1] + n_sigma * sigma[1] * np.sin(t)], 1)
 
