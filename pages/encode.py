@@ -3,6 +3,7 @@ import streamlit as st
 import torch
 
 from explorer import state
+from explorer.draw_canvas import draw_canvas
 from explorer.figures import latent_scatter
 from explorer.routing import ensure_router
 from explorer.widgets import show_image
@@ -18,14 +19,18 @@ cfg = ckpt.config
 dataset = ckpt.meta.get("dataset", {}).get("name")
 st.title("Encode your own image")
 st.caption(
-    f"Upload a picture or take one with the camera. It is converted like the {dataset} training images: "
+    f"Draw, upload or photograph a picture. It is converted like the {dataset} training images: "
     f"grayscale, light on dark, cropped and centred, {cfg.input_shape[1]}×{cfg.input_shape[2]} pixels. "
     f"PNG or JPEG, up to {MAX_IMAGE_BYTES // 2**20} MiB."
 )
 
-c1, c2 = st.columns(2)
-upload = c1.file_uploader("Image file", type=["png", "jpg", "jpeg"], key="enc_upload")
-camera = c2.camera_input("…or take a photo", key="enc_camera")
+mode = st.radio(
+    "Image from",
+    ["draw", "upload", "camera"],
+    horizontal=True,
+    key="enc_mode",
+    format_func={"draw": "Draw", "upload": "Upload a file", "camera": "Camera"}.get,
+)
 polarity = st.radio(
     "Polarity",
     ["auto", "keep", "invert"],
@@ -33,14 +38,22 @@ polarity = st.radio(
     key="enc_polarity",
     help="auto inverts images with a light background, so ink becomes light on dark as in the data.",
 )
-source = upload or camera
-if source is None:
-    st.info("Choose an image to see where it lands in the latent space.")
-    st.stop()
 try:
-    x = image_bytes_to_input(source.getvalue(), cfg.input_shape, polarity, dataset)
+    if mode == "draw":
+        st.caption("Draw in the box (mouse, finger or pen); it is encoded when you lift the pointer.")
+        name, data = "drawing", draw_canvas("enc_canvas")
+    elif mode == "upload":
+        up = st.file_uploader("Image file", type=["png", "jpg", "jpeg"], key="enc_upload")
+        name, data = (up.name, up.getvalue()) if up else (None, None)
+    else:
+        shot = st.camera_input("Take a photo", key="enc_camera")
+        name, data = ("photo", shot.getvalue()) if shot else (None, None)
+    if data is None:
+        st.info("Draw, upload or photograph an image to see where it lands in the latent space.")
+        st.stop()
+    x = image_bytes_to_input(data, cfg.input_shape, polarity, dataset)
 except VAECoreError as exc:
-    st.error(f"{source.name}: {exc}")
+    st.error(f"{name or 'image'}: {exc}")
     st.stop()
 
 with torch.no_grad():

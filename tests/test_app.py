@@ -165,6 +165,8 @@ def test_encode_page_encodes_an_upload_and_refuses_a_non_image(app):
     buf = BytesIO()
     img.save(buf, format="PNG")
     at = goto(app, "pages/encode.py")
+    assert at.radio(key="enc_mode").value == "draw" and at.info  # an empty canvas: a hint, no error
+    at = at.radio(key="enc_mode").set_value("upload").run()
     at.file_uploader(key="enc_upload").set_value(("box.png", buf.getvalue(), "image/png"))
     at = at.run()
     no_errors(at)

@@ -133,6 +133,23 @@ def test_training_in_the_browser_shows_progress_and_activates_the_model(server, 
     page.get_by_text("Active model: browser-run (trained here)").wait_for(timeout=20_000)
 
 
+def test_drawing_on_the_canvas_encodes_it(server, page, tmp_path):
+    page.goto(f"{server}/encode")
+    wait_idle(page)
+    canvas = page.locator(".draw canvas")
+    canvas.wait_for(timeout=20_000)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for i in range(1, 31):  # a vertical stroke: a "1"
+        page.mouse.move(box["x"] + 140, box["y"] + 40 + i * 7)
+    page.mouse.up()
+    page.get_by_text("what the encoder sees").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text("μ = (").count() >= 1
+    page.screenshot(path=str(shots_dir(tmp_path) / "encode.png"), full_page=True)
+
+
 def test_bad_checkpoint_upload_shows_a_message(server, page, tmp_path):
     marker = tmp_path / "PWNED"
     evil = tmp_path / "evil.safetensors"

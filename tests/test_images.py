@@ -128,3 +128,16 @@ def test_arrays_in_any_range_and_blank_images():
         to_model_input(np.zeros((2, 2, 2, 2)), SHAPE)
     with pytest.raises(ImageError):
         to_model_input(np.array(["a", "b"]), SHAPE)
+
+
+def test_canvas_data_urls_are_validated():
+    import base64
+
+    from explorer.draw_canvas import png_from_data_url
+
+    png = encode(drawing())
+    assert png_from_data_url("data:image/png;base64," + base64.b64encode(png).decode()) == png
+    assert png_from_data_url(None) is None
+    for bad in ("data:text/html;base64,PGI+", "data:image/png;base64,@@@", "javascript:alert(1)"):
+        with pytest.raises(ImageError):
+            png_from_data_url(bad)

@@ -85,9 +85,11 @@ def to_model_input(
             a = np.asarray(image, dtype=np.float32)
     except (TypeError, ValueError, OverflowError):
         raise ImageError(f"expected an image or an array of numbers, got {type(image).__name__}") from None
+    if a.size == 0:
+        raise ImageError(f"the image is empty (shape {a.shape})")
     if a.ndim == 3:
         a = a[..., :3].mean(-1)
-    if a.ndim != 2 or a.size == 0:
+    if a.ndim != 2:
         raise ImageError(f"expected a 2-D grayscale image, got an array of shape {a.shape}")
     a = np.nan_to_num(a, nan=0.0, posinf=255.0, neginf=0.0)
     a = np.clip(a, -1e6, 1e6)

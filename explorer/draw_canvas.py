@@ -1,0 +1,67 @@
+"""A drawing canvas (st.components.v2, inline, offline): draw with the mouse, a finger or a pen;
+the drawing comes back to Python as PNG bytes when a stroke ends."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import streamlit as st
+
+from vae_core.errors import ImageError
+from vae_core.images import MAX_IMAGE_BYTES
+
+PREFIX = "data:image/png;base64,"
+
+_HTML = """
+<div class="draw">
+  <canvas width="280" height="280" aria-label="drawing canvas"></canvas>
+  <button type="button">Clear</button>
+</div>
+"""
+_CSS = """
+.draw { display: flex; flex-direction: column; gap: 6px; align-items: flex-start; }
+.draw canvas { border: 1px solid #ccc; background: #fff; cursor: crosshair; touch-action: none; }
+.draw button { font: inherit; padding: 2px 12px; }
+"""
+_JS = """
+export default function (component) {
+  const { setStateValue, parentElement } = component;
+  const canvas = parentElement.querySelector(".draw canvas");
+  if (!canvas || canvas.__ready) return;
+  canvas.__ready = true;
+  const ctx = canvas.getContext("2d");
+  const clear = () => { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height); };
+  clear();
+  ctx.strokeStyle = "#000"; ctx.lineWidth = 20; ctx.lineCap = "round"; ctx.lineJoin = "round";
+  let drawing = false;
+  const at = (e) => { const r = canvas.getBoundingClientRect();
+    return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height]; };
+  canvas.addEventListener("pointerdown", (e) => { drawing = true; canvas.setPointerCapture(e.pointerId);
+    const [x, y] = at(e); ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 0.1, y); ctx.stroke(); });
+  canvas.addEventListener("pointermove", (e) => { if (!drawing) return; const [x, y] = at(e); ctx.lineTo(x, y); ctx.stroke(); });
+  const end = () => { if (!drawing) return; drawing = false; setStateValue("png", canvas.toDataURL("image/png")); };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  parentElement.querySelector(".draw button").addEventListener("click", () => { clear(); setStateValue("png", null); });
+}
+"""
+_component = st.components.v2.component("vae_draw_canvas", html=_HTML, css=_CSS, js=_JS)
+
+
+def png_from_data_url(url: str | None) -> bytes | None:
+    """The PNG bytes of a canvas data URL, validated; None for an empty canvas."""
+    if not url:
+        return None
+    if not isinstance(url, str) or not url.startswith(PREFIX) or len(url) > 2 * MAX_IMAGE_BYTES:
+        raise ImageError("the drawing did not arrive as a PNG; clear the canvas and draw again")
+    try:
+        return base64.b64decode(url[len(PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError("the drawing arrived damaged; clear the canvas and draw again") from None
+
+
+def draw_canvas(key: str) -> bytes | None:
+    """Mount the canvas; returns the latest drawing as PNG bytes (None before the first stroke)."""
+    result = _component(key=key, default={"png": None}, on_png_change=lambda: None)
+    return png_from_data_url(result.get("png") if hasattr(result, "get") else getattr(result, "png", None))
