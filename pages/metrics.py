@@ -79,14 +79,19 @@ with right:
 
 st.divider()
 st.subheader("Compare two models")
+st.caption(
+    "For example β = 1 against β = 4 on the same data: a larger β trades reconstruction for a posterior closer to the prior (digits-beta4 collapses: its decoder ignores z)."
+)
 models = state.available_models()
 labels = [m.label for m in models]
 cols = st.columns(2)
 for i, col in enumerate(cols):
     with col:
-        default = min(i, len(labels) - 1)
-        if i == 1:
-            default = next((j for j, m in enumerate(models) if "beta4" in m.name), default)
+        # By default: the shipped digits model with beta = 1 against the same with beta = 4.
+        wanted = ("digits", "digits-beta4")[i]
+        default = next(
+            (j for j, m in enumerate(models) if m.kind == "shipped" and m.name == wanted), min(i, len(labels) - 1)
+        )
         label = st.selectbox(f"Model {'AB'[i]}", labels, index=default, key=f"cmp_{i}")
         other = state.resolve(models[labels.index(label)])
         meta = other.ckpt.meta.get("train", {})

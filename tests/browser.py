@@ -92,11 +92,12 @@ def launch_browser(playwright):
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the app is connected and no script is running."""
+    """Wait until the app has drawn a title, is connected, runs no script and shows no spinner."""
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
-    page.wait_for_function(
-        """() => { const s = document.querySelector('[data-testid="stStatusWidget"]');
-                   return !s || !/Running|Connecting/i.test(s.innerText); }""",
-        timeout=timeout_ms,
-    )
+    idle = """() => { const app = document.querySelector('[data-testid="stApp"]');
+        return app && app.dataset.testConnectionState === 'CONNECTED'
+            && app.dataset.testScriptState !== 'running'
+            && !document.querySelector('[data-testid="stSpinner"]'); }"""
+    page.wait_for_function(idle, timeout=timeout_ms)
     page.wait_for_timeout(300)
+    page.wait_for_function(idle, timeout=timeout_ms)  # a rerun may have started meanwhile
