@@ -19,7 +19,7 @@ import torch
 from vae_core.checkpoint import MAX_CHECKPOINT_BYTES, Checkpoint, from_bytes, load_checkpoint
 from vae_core.errors import VAECoreError
 from vae_core.evaluate import encode
-from vae_core.manifold import manifold_image
+from vae_core.manifold import decode_images, manifold_image
 
 from .models import DEFAULT_MODEL, ModelRef, run_models, shipped_models
 
@@ -125,8 +125,6 @@ def cached_manifold(key: str, _ckpt: Checkpoint, n: int, spacing: str, lo: tuple
 
 def decode_one(ckpt: Checkpoint, z) -> np.ndarray:
     """One decoded image (H, W) uint8 for a latent vector (not cached: it is ~0.1 ms)."""
-    from vae_core.manifold import decode_images
-
     img = decode_images(ckpt.model, torch.as_tensor(np.asarray(z, np.float32)).view(1, -1))[0]
     return img[0].numpy() if img.shape[0] == 1 else img.permute(1, 2, 0).numpy()
 

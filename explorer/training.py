@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from vae_core.data import load_dataset
-from vae_core.errors import TrainingDiverged, VAECoreError
+from vae_core.errors import VAECoreError
 from vae_core.model import VAE, VAEConfig
 from vae_core.pipeline import finish_training
 from vae_core.train import EpochReport, TrainConfig, report_to_dict, train
@@ -76,9 +76,7 @@ class TrainingJob:
                 stopped = " (stopped early)" if result.stopped_early else ""
                 self.message = f"saved {self.out.stem} after {len(result.history)} epochs{stopped}"
                 self.status = "done"
-            except TrainingDiverged as exc:
-                self.status, self.message = "failed", str(exc)
-            except VAECoreError as exc:
+            except VAECoreError as exc:  # bad settings, missing data, divergence: the message says which
                 self.status, self.message = "failed", str(exc)
             except torch.OutOfMemoryError:
                 self.status = "failed"

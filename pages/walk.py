@@ -112,7 +112,7 @@ def path_walk() -> None:
         originals = ckpt.sample_images[list(ends)]
         c = st.columns([1, 8, 1])
         show_image(originals[0][0].numpy(), f"#{ends[0]}", 64, c[0])
-        c[1].image(strip if strip.ndim == 2 else strip, width="stretch", caption="decoded along the path")
+        c[1].image(strip, width="stretch", caption="decoded along the path")
         show_image(originals[1][0].numpy(), f"#{ends[1]}", 64, c[2])
     else:
         st.image(strip, width="stretch", caption="decoded along the path")

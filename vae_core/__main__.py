@@ -89,15 +89,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .pipeline import finish_training
     from .train import TrainConfig, resolve_device, train
 
-    model_cfg = VAEConfig(
+    model_args = dict(
         latent_dim=a.latent_dim,
         hidden=a.hidden,
         activation=a.activation,
         likelihood=a.likelihood,
         gaussian_variance=a.gaussian_variance,
         gaussian_std=a.gaussian_std,
-        input_shape=(1, 1, 1),  # replaced by the data's shape below
     )
+    VAEConfig(**model_args)  # refuse bad settings before loading any data
     train_cfg = TrainConfig(
         epochs=a.epochs,
         batch_size=a.batch_size,
@@ -118,8 +118,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         raise VAECoreError("--eval-k and --sample-size must be >= 0")
     device = resolve_device(a.device)
     data = load_dataset(a.dataset, a.data_dir)
-    model_cfg = VAEConfig(**{**model_cfg.to_dict(), "input_shape": data.image_shape})
-    model = VAE(model_cfg)
+    model = VAE(VAEConfig(**model_args, input_shape=data.image_shape))
     print(
         f"{data.name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}; device {device}"
     )
@@ -156,7 +155,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_eval(a: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
-    from .data import binarize, load_dataset
+    from .data import eval_pixels, load_dataset
     from .evaluate import evaluate
     from .train import resolve_device
 
@@ -169,7 +168,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
         name = f"{ds.get('name')} (stored sample)"
     else:
         data = load_dataset(ds.get("name", "?"), a.data_dir)
-        x = binarize(data.x_test, "continuous" if ds.get("pixels") == "continuous" else "static")
+        x = eval_pixels(data.x_test, ds.get("pixels", "continuous"))
         name = data.name
     device = resolve_device(a.device)
     ckpt.model.to(device)

@@ -22,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from .data import eval_pixels
 from .errors import CheckpointError, ConfigError
 from .model import VAE, VAEConfig
 
@@ -52,7 +53,7 @@ class Checkpoint:
         if self.sample_images is None:
             return None
         x = self.sample_images.flatten(1).float() / 255.0
-        return x if self.meta.get("dataset", {}).get("pixels", "continuous") == "continuous" else (x > 0.5).float()
+        return eval_pixels(x, self.meta.get("dataset", {}).get("pixels", "continuous"))
 
 
 def library_versions() -> dict[str, str]:

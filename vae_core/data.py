@@ -175,6 +175,12 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
     raise DataUnavailableError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
+def eval_pixels(x: torch.Tensor, pixels: str) -> torch.Tensor:
+    """Held-out images as a model trained with `pixels` sees them: continuous stays continuous;
+    static and dynamic binarisation are scored on one fixed thresholded copy."""
+    return binarize(x, "continuous" if pixels == "continuous" else "static")
+
+
 def binarize(x: torch.Tensor, mode: str, generator: torch.Generator | None = None) -> torch.Tensor:
     """Pixel handling: 'continuous' keeps x; 'static' thresholds at 0.5; 'dynamic' samples."""
     if mode == "continuous":

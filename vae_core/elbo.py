@@ -89,5 +89,11 @@ def iw_log_likelihood(model: VAE, x: torch.Tensor, k: int = 500, chunk: int = 10
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100_000:
         raise InputError(f"k must be an integer from 1 to 100000, got {k!r}")
     x = check_images(x, model.config.input_shape).to(next(model.parameters()).device)
+    return iw_log_likelihood_unchecked(model, x, k, chunk)
+
+
+@torch.no_grad()
+def iw_log_likelihood_unchecked(model: VAE, x: torch.Tensor, k: int, chunk: int = 100) -> torch.Tensor:
+    """iw_log_likelihood for inputs already validated and on the model's device (x (B, D))."""
     parts = [iw_log_weights(model, x, min(chunk, k - i)) for i in range(0, k, chunk)]
     return torch.logsumexp(torch.cat(parts, 0), dim=0) - math.log(k)

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import save_checkpoint
-from .data import Dataset, binarize
+from .data import Dataset, eval_pixels
 from .evaluate import evaluate
 from .manifold import to_uint8
 from .train import TrainConfig, TrainResult
@@ -36,7 +36,7 @@ def dataset_meta(data: Dataset, pixels: str) -> dict:
 
 def test_pixels(data: Dataset, pixels: str) -> torch.Tensor:
     """The test set as the model saw it during training (dynamic -> one static draw)."""
-    return binarize(data.x_test, "continuous" if pixels == "continuous" else "static")
+    return eval_pixels(data.x_test, pixels)
 
 
 def finish_training(

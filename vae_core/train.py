@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .data import PIXELS, Dataset, binarize
+from .data import PIXELS, Dataset, binarize, eval_pixels
 from .elbo import ESTIMATORS, elbo_terms
 from .errors import ConfigError, TrainingDiverged
 from .model import VAE
@@ -259,7 +259,7 @@ def train(
         torch.set_float32_matmul_precision("high")  # TF32 tensor cores for float32 matmuls
     model.to(device).train()
     x_all = data.x_train.to(device)
-    x_test = binarize(data.x_test.to(device), "static" if cfg.pixels == "dynamic" else cfg.pixels)
+    x_test = eval_pixels(data.x_test.to(device), cfg.pixels)
     x_static = binarize(x_all, cfg.pixels) if cfg.pixels == "static" else x_all
     n_steps = len(x_all) // batch  # drop the ragged remainder; the shuffle varies it per epoch
     n_seen = n_steps * batch
