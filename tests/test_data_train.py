@@ -146,7 +146,8 @@ def test_cpu_bf16_path_matches_float32_within_noise(digits):
         model = VAE(VAEConfig(input_shape=digits.image_shape, hidden=(64, 32)))
         cfg = TrainConfig(epochs=10, batch_size=64, lr=3e-3, device="cpu", cpu_bf16=setting, seed=0)
         result = train(model, digits, cfg)
-        assert result.precision == ("bf16 autocast" if setting == "on" else "float32")
+        assert result.precision == ("bf16 compute, float32 weights" if setting == "on" else "float32")
+        assert all(p.dtype == torch.float32 for p in model.parameters())
         final[setting] = result.history[-1]["test"]["elbo"]
     assert abs(final["on"] - final["off"]) < 1.5, final
 

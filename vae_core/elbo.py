@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .errors import InputError
 from .inputs import check_images
-from .model import VAE
+from .model import VAE, VAEOutput
 
 LOG_2PI = math.log(2 * math.pi)
 ESTIMATORS = ("analytic", "mc")
@@ -61,7 +61,11 @@ def elbo_terms(model: VAE, x: torch.Tensor, estimator: str = "analytic", n_sampl
     estimator "analytic" is the paper's estimator B (analytic KL + MC reconstruction);
     "mc" is estimator A (MC average of log p(x, z) - log q(z|x)).
     """
-    out = model(x, n_samples)
+    return terms_from_output(model, x, model(x, n_samples), estimator)
+
+
+def terms_from_output(model: VAE, x: torch.Tensor, out: VAEOutput, estimator: str = "analytic") -> ELBOTerms:
+    """elbo_terms from a forward pass already made (the trainer's bf16 path runs its own)."""
     recon = recon_log_prob(model, x, out.x_logits, out.x_logvar).mean(0)  # (B,)
     if estimator == "analytic":
         kl = kl_std_normal(out.mu, out.logvar).sum(-1)
