@@ -34,7 +34,7 @@ def test_train_speed_smoke(fake_fashion):
     assert r["reference"]["n_train"] == r["vae_core"]["n_train"] == 600
     ratios = r["ratio_reference_over_ours"]  # the line the benchmark prints last
     assert ratios and all(v == v for v in ratios.values())  # present and not NaN
-    assert r["vae_core"]["time_to_target"]["epoch"] == 1
+    assert ratios["vae_core_time_to_target"]["epoch"] == ratios["reference_time_to_target"]["epoch"] == 1
 
 
 def test_decode_latency_smoke():
