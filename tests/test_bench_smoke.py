@@ -1,10 +1,14 @@
 """One tiny run of every benchmark, so none of them can rot. No timing is asserted here."""
 
 import gzip
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from browser import chromium_missing_reason
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -50,6 +54,7 @@ def test_floor_smoke():
     r = floor.main(["--device", "cpu", "--size", "128", "--n-train", "100"])
     assert 0.0006 < r["epoch_tflop"] < 0.0007  # 100 images x 6.4 MFLOP for 784-512-256-2
     assert r["epoch_floor_ms"]["float32"] > 0
+    assert r["epoch_products_alone_ms"]["bfloat16"] > 0 and r["steps_per_epoch"] == 1
 
 
 def test_scaling_smoke(fake_fashion):
@@ -94,3 +99,20 @@ def test_load_test_short_form_has_no_errors():
     assert r["errors"] == 0, r["error_messages"]
     assert r["actions"] > 0 and r["slider_step_under_load"]["n"] >= 5 * 10
     assert r["page_switch_under_load"]["n"] >= 5 * 2
+
+
+@pytest.mark.skipif(
+    subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0,
+    reason="needs a git checkout (it compares against a git revision)",
+)
+def test_ab_trainer_smoke():
+    from bench import ab_trainer
+
+    def worktrees():
+        return subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+
+    before = worktrees()
+    r = ab_trainer.main(["--base", "HEAD", "--dataset", "digits", "--epochs", "2", "--rounds", "1"])
+    assert r["base"]["precision"] == r["this"]["precision"]
+    assert r["ratio_base_over_this"] > 0
+    assert worktrees() == before  # the temporary worktree is gone
