@@ -188,8 +188,8 @@ class _Bf16Step(_Step):
     the float32 weights, which are then copied into the bf16 copy (once per step).
 
     torch.autocast gives the same arithmetic but casts every weight on each use and casts its
-    gradient back in the backward pass; this measured ~10% faster per epoch on a 2-core Zen 4
-    (docs/benchmarks.md). The loss terms are computed in float32 from the network's outputs.
+    gradient back in the backward pass; this is 1.08x faster per epoch on a 2-core Zen 4
+    (bench/ab_trainer.py, docs/benchmarks.md). The loss is computed in float32 from the outputs.
     """
 
     precision = "bf16 compute, float32 weights"
