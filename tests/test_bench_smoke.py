@@ -1,6 +1,7 @@
 """One tiny run of every benchmark, so none of them can rot. No timing is asserted here."""
 
 import gzip
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,11 @@ import pytest
 from browser import chromium_missing_reason
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_git_checkout() -> bool:
+    git = shutil.which("git")
+    return git is not None and subprocess.run([git, "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -101,10 +107,7 @@ def test_load_test_short_form_has_no_errors():
     assert r["page_switch_under_load"]["n"] >= 5 * 2
 
 
-@pytest.mark.skipif(
-    subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0,
-    reason="needs a git checkout (it compares against a git revision)",
-)
+@pytest.mark.skipif(not in_git_checkout(), reason="needs git and a git checkout (it compares against a git revision)")
 def test_ab_trainer_smoke():
     from bench import ab_trainer
 

@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         "--cpu-bf16",
         default=t.cpu_bf16,
         choices=["auto", "on", "off"],
-        help="bf16 matmuls on the CPU, float32 weights (auto: where the CPU has bf16 instructions)",
+        help="bf16 forward/backward on the CPU, float32 weights (auto: where the CPU has bf16 instructions)",
     )
     tr.add_argument("--latent-dim", type=int, default=m.latent_dim)
     tr.add_argument("--hidden", type=_hidden, default=m.hidden, help="e.g. 512,256")

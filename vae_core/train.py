@@ -41,7 +41,7 @@ class TrainConfig:
     seed: int = 0  # seeds init, shuffling and sampling; reproducible on one device
     device: str = "auto"  # "auto" (CUDA if present), "cpu" or "cuda"
     cuda_graph: bool = True  # CUDA only: capture the step as a CUDA graph
-    cpu_bf16: str = "auto"  # CPU only: bf16 matmuls, "auto" (where the CPU has bf16 instructions), "on", "off"
+    cpu_bf16: str = "auto"  # CPU only: bf16 forward/backward, "auto" (where the CPU has bf16 instructions), "on", "off"
 
     def validate(self, n_train: int | None = None) -> None:
         """Raise ConfigError, naming the setting, for anything out of range."""
