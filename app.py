@@ -1,5 +1,65 @@
-"""VAE latent explorer: `streamlit run app.py`. This file only routes to the pages in pages/."""
+"""Entry point and Home page: `streamlit run app.py`. The other pages are the files in pages/."""
 
-from explorer.routing import run_app
+import streamlit as st
 
-run_app()
+from explorer import state
+from explorer.layout import page_setup
+from explorer.widgets import show_image
+
+act = page_setup("Home", "홈")
+
+st.title("Explore the latent space of a Variational Autoencoder")
+st.markdown(
+    """
+A **Variational Autoencoder** (Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013) learns two networks
+at once: an **encoder** that maps an image $x$ to a Gaussian $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\sigma^2 I)$ over a
+small latent code $z$, and a **decoder** $p_\\theta(x\\mid z)$ that turns a code back into an image.
+Here $z$ has **two dimensions**, so the whole latent space fits on the screen: every point of the plane is an image.
+
+Both networks are trained together by maximising the **evidence lower bound** (ELBO) on $\\log p(x)$:
+"""
+)
+st.latex(
+    r"\mathcal L(x) = \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big]"
+    r" - \mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\big) \;\le\; \log p_\theta(x)"
+)
+st.markdown(
+    "The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
+    "gradients flow through the sampling step:"
+)
+st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x)\odot\varepsilon,\qquad \varepsilon\sim\mathcal N(0, I)")
+st.markdown(
+    """
+**Pages** — *Manifold*: the paper's Fig. 4, images decoded over a grid of $z$. *Walk*: move through $z$ and watch the
+decoder follow. *Encode your own*: see where your drawing lands. *Train*: train a model and watch the latent space
+organise itself. *Samples and metrics*: samples from the prior, the ELBO and the importance-weighted $\\log p(x)$.
+"""
+)
+
+cfg, meta = act.ckpt.config, act.ckpt.meta
+ds, metrics = meta.get("dataset", {}), meta.get("metrics", {})
+st.subheader(f"Active model: {act.ref.label}")
+card, picture = st.columns([3, 2])
+with card:
+    c = st.columns(2)
+    c[0].metric("Dataset", ds.get("name", "?"), help=ds.get("note") or ds.get("source"))
+    c[1].metric("Likelihood", cfg.likelihood)
+    c = st.columns(2)
+    c[0].metric("Latent size", cfg.latent_dim)
+    c[1].metric("Epochs", len(meta.get("history", [])))
+    elbo, iw = metrics.get("test_elbo"), metrics.get("test_iw_ll")
+    c = st.columns(2)
+    c[0].metric("Test ELBO (nats)", f"{elbo:.2f}" if elbo is not None else "–")
+    c[1].metric(
+        f"log p(x), k={metrics.get('k', '?')} (nats)",
+        f"{iw:.2f}" if iw is not None else "–",
+        help="importance-weighted estimate of the marginal likelihood",
+    )
+    st.caption(
+        f"Encoder/decoder hidden layers {list(cfg.hidden)} ({cfg.activation}); input {list(cfg.input_shape)}; "
+        f"pixels {ds.get('pixels', '?')}; {ds.get('n_train', '?')} training / {metrics.get('n_test', '?')} test "
+        "images. " + (f"Note: {ds['note']}." if ds.get("note") else "")
+    )
+with picture:
+    mosaic, _, _ = state.cached_manifold(act.key, act.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+    show_image(mosaic, "its learned manifold (15 × 15, inverse-CDF grid): more on the Manifold page", 420)

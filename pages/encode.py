@@ -5,15 +5,14 @@ import torch
 from explorer import state
 from explorer.draw_canvas import draw_canvas
 from explorer.figures import latent_scatter
-from explorer.routing import ensure_router
+from explorer.layout import page_setup
 from explorer.widgets import show_image
 from vae_core.errors import VAECoreError
 from vae_core.images import MAX_IMAGE_BYTES, image_bytes_to_input
 from vae_core.manifold import posterior_ellipse
 
-ensure_router()
+act = page_setup("Encode your own", "내 그림 인코딩")
 
-act = state.active()
 ckpt = act.ckpt
 cfg = ckpt.config
 dataset = ckpt.meta.get("dataset", {}).get("name")

@@ -2,13 +2,12 @@ import streamlit as st
 
 from explorer import state
 from explorer.figures import manifold_figure
-from explorer.routing import ensure_router
+from explorer.layout import page_setup
 from vae_core.errors import VAECoreError
 from vae_core.manifold import MAX_GRID, data_range, png_bytes
 
-ensure_router()
+act = page_setup("Manifold", "매니폴드")
 
-act = state.active()
 ckpt = act.ckpt
 st.title("Learned manifold")
 st.caption(

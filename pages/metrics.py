@@ -4,14 +4,13 @@ import torch
 
 from explorer import state
 from explorer.figures import kl_bar
-from explorer.routing import ensure_router
+from explorer.layout import page_setup
 from explorer.widgets import show_image
 from vae_core.evaluate import evaluate
 from vae_core.manifold import decode_images, tile
 
-ensure_router()
+act = page_setup("Samples and metrics", "샘플과 지표")
 
-act = state.active()
 ckpt = act.ckpt
 st.title("Samples and metrics")
 

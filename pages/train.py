@@ -5,13 +5,13 @@ import torch
 from explorer import state
 from explorer.figures import history_figure, latent_scatter
 from explorer.models import checked_name, run_models, run_path
-from explorer.routing import ensure_router
+from explorer.layout import page_setup
 from explorer.training import TrainingJob
 from vae_core.data import DATASETS, PIXELS
 from vae_core.errors import ConfigError
 from vae_core.train import TrainConfig
 
-ensure_router()
+page_setup("Train", "학습")
 
 JOB = "train_job"
 st.title("Train a VAE")

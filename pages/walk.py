@@ -6,14 +6,13 @@ import streamlit as st
 from explorer import state
 from explorer.figures import latent_scatter
 from explorer.latent_pad import latent_pad
-from explorer.routing import ensure_router
+from explorer.layout import page_setup
 from explorer.widgets import latent_sliders, set_z, show_image, z_key
 from vae_core.errors import VAECoreError
 from vae_core.manifold import circle_path, clean_z, decode_images, line_path, posterior_ellipse, tile
 
-ensure_router()
+act = page_setup("Walk", "잠재 공간 걷기")
 
-act = state.active()
 ckpt = act.ckpt
 d = ckpt.config.latent_dim
 mu, logvar, labels = state.sample_latents(act.key, ckpt)

@@ -8,7 +8,7 @@ from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 from test_checkpoint import RunsCode, _with_meta
 
-PAGES = ["pages/home.py", "pages/train.py", "pages/manifold.py", "pages/walk.py", "pages/encode.py", "pages/metrics.py"]
+PAGES = ["app.py", "pages/train.py", "pages/manifold.py", "pages/walk.py", "pages/encode.py", "pages/metrics.py"]
 
 
 @pytest.fixture
@@ -199,3 +199,15 @@ def test_every_page_works_with_other_latent_sizes(app, tmp_path, latent_dim):
     at.slider(key=f"walk_z{latent_dim - 1}").set_value(1.25).run()
     no_errors(at)
     assert at.session_state["walk_z"][-1] == 1.25
+
+
+def test_the_menu_lists_every_page_file_and_no_file_uses_streamlit_internals():
+    from explorer.layout import PAGES as MENU
+
+    files = {"app.py"} | {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
+    assert {p.path for p in MENU} == files
+    for path in ROOT.glob("**/*.py"):
+        if ".venv" in path.parts or "site-packages" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "streamlit.runtime" not in text.replace('"streamlit.runtime"', ""), path

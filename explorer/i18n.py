@@ -1,0 +1,34 @@
+"""English and Korean, side by side where each text is written: `tr("Train", "학습")`.
+
+Every user-facing string in the app goes through `tr(en, ko)`, so a text cannot exist in one
+language only (tests/test_i18n.py checks every call has both). The language follows the
+browser's locale (`st.context.locale`) on a session's first run, a `?lang=ko|en` URL
+parameter, and the sidebar switch; it lives in session state under LANG.
+Mathematical notation is the same in both languages.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+LANGS = {"en": "English", "ko": "한국어"}
+LANG = "lang"  # session-state key of the language
+
+
+def locale_language(locale: str | None) -> str:
+    """'ko' for a Korean browser locale (ko, ko-KR, ...), else 'en'."""
+    return "ko" if (locale or "").lower().split("-")[0] == "ko" else "en"
+
+
+def lang() -> str:
+    """The session's language, chosen on its first run from the URL or the browser."""
+    if LANG not in st.session_state:
+        wanted = st.query_params.get("lang")
+        st.session_state[LANG] = wanted if wanted in LANGS else locale_language(st.context.locale)
+    return st.session_state[LANG]
+
+
+def tr(en: str, ko: str, /, **values) -> str:
+    """The text in the session's language, formatted with `values` (str.format)."""
+    text = ko if lang() == "ko" else en
+    return text.format(**values) if values else text
