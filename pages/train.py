@@ -4,8 +4,8 @@ import torch
 
 from explorer import state
 from explorer.figures import history_figure, latent_scatter
-from explorer.models import checked_name, run_models, run_path
 from explorer.layout import page_setup
+from explorer.models import checked_name, run_models, run_path
 from explorer.training import TrainingJob
 from vae_core.data import DATASETS, PIXELS
 from vae_core.errors import ConfigError
