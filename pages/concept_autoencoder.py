@@ -50,7 +50,7 @@ titles = (
 @st.cache_data(max_entries=16, show_spinner=False)
 def prior_mosaic(key: str, _ckpt, n: int, seed: int) -> np.ndarray:
     x = prior_samples(_ckpt.model, n, torch.Generator().manual_seed(seed))
-    return legible_tile(to_uint8(x).view(n, *_ckpt.config.input_shape), int(np.sqrt(n)))
+    return legible_tile(to_uint8(x).view(n, *_ckpt.config.input_shape), int(np.sqrt(n)), gap=True)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

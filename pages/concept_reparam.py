@@ -105,7 +105,7 @@ def _clear() -> None:
 
 
 animating = st.session_state[TARGET] > len(st.session_state[EPS])
-with left:
+with right:  # outside the fragment: a click reruns the page, which starts or stops its timer
     b = st.columns(3)
     b[0].button(tr("Draw one ε", "ε 하나 뽑기"), key="rep_one", on_click=_one, disabled=animating, width="stretch")
     b[1].button(tr("Burst of 50", "50개 연속"), key="rep_burst", on_click=_burst, disabled=animating, width="stretch")
@@ -135,7 +135,7 @@ def samples_view() -> None:
     show_image(state.decode_one(ckpt, mu), tr("decoded μ", "μ의 복원"), 120, container=c[0])
     if len(eps):
         shown = z[-BURST:]
-        mosaic = legible_tile(decode_images(ckpt.model, shown), 10)
+        mosaic = legible_tile(decode_images(ckpt.model, shown), 10, gap=True)
         show_image(mosaic, tr("decoded draws z (newest last)", "뽑은 z의 복원 (마지막이 최신)"), 420, container=c[1])
         last = eps[-1]
         st.markdown(

@@ -113,3 +113,20 @@ def measure(
         out["var_grad_a"].append(gv[0].item())
         out["var_grad_b"].append(gv[1].item())
     return EstimatorStats(L=Ls, images=len(x), repeats=repeats, **out)
+
+
+def measure_checkpoint(path: str, images: int = 500, repeats: int = 200, seed: int = 0) -> dict:
+    """The `estimators` CLI command: measure() on the first `images` test images stored in a
+    checkpoint. Returns a JSON-able dict with the file, L and every statistic."""
+    from .checkpoint import load_checkpoint
+
+    if not isinstance(images, int) or images < 1:
+        raise InputError(f"--images must be a positive integer, got {images!r}")
+    ckpt = load_checkpoint(path)
+    x = ckpt.sample_x()
+    if x is None:
+        raise InputError(f"{path} stores no test images to measure on; retrain it with --sample-size > 0")
+    if getattr(ckpt.config, "kind", "vae") != "vae":
+        raise InputError(f"{path} is a plain autoencoder (z = mu, no noise): there is nothing to estimate")
+    stats = measure(ckpt.model, x[:images], DEFAULT_LS, repeats, torch.Generator().manual_seed(seed))
+    return {"path": str(path), "seed": seed, **stats.as_dict()}

@@ -100,15 +100,17 @@ def legible_scale(h: int, w: int) -> int:
     return 1 if side >= SMALL_IMAGE else math.ceil(MIN_TILE / side)
 
 
-def legible_tile(images: torch.Tensor, ncol: int) -> np.ndarray:
+def legible_tile(images: torch.Tensor, ncol: int, gap: bool | None = None) -> np.ndarray:
     """tile() for mosaics people read: small images (8x8 digits) are enlarged by repeating pixels
     and separated by a grey gap, so neighbouring tiles cannot merge into stripes. Images of
-    SMALL_IMAGE pixels or more a side are tiled as they are."""
+    SMALL_IMAGE pixels or more a side are tiled as they are, with the gap only if `gap` is True
+    (a gallery of separate samples, not a continuous manifold)."""
     s = legible_scale(*images.shape[-2:])
-    if s == 1:
-        return tile(images, ncol)
-    big = images.repeat_interleave(s, -2).repeat_interleave(s, -1)
-    return tile(big, ncol, pad=GAP, pad_value=GAP_VALUE)
+    if s > 1:
+        images = images.repeat_interleave(s, -2).repeat_interleave(s, -1)
+    if gap if gap is not None else s > 1:
+        return tile(images, ncol, pad=GAP, pad_value=GAP_VALUE)
+    return tile(images, ncol)
 
 
 @torch.no_grad()
