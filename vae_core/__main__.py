@@ -10,51 +10,22 @@ import time
 from .errors import VAECoreError
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be like 512,256, got {text!r}") from None
-
-
 def _parser() -> argparse.ArgumentParser:
-    from .data import DATASETS, PIXELS
-    from .elbo import ESTIMATORS
-    from .model import ACTIVATIONS, GAUSSIAN_VARIANCES, LIKELIHOODS, VAEConfig
-    from .train import TrainConfig
+    from .datasets import NAMES
+    from .settings import add_arguments
 
-    m, t = VAEConfig(), TrainConfig()
     p = argparse.ArgumentParser(prog="python -m vae_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    tr = sub.add_parser("train", help="train a VAE and save a checkpoint")
-    tr.add_argument("--dataset", required=True, choices=DATASETS)
+    tr = sub.add_parser(
+        "train",
+        help="train a VAE and save a checkpoint",
+        description="Train a VAE and save a checkpoint. Every setting left out takes the dataset's default.",
+    )
+    tr.add_argument("--dataset", required=True, choices=NAMES)
     tr.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
     tr.add_argument("--data-dir", help="folder with the dataset's raw IDX files")
-    tr.add_argument("--epochs", type=int, default=t.epochs)
-    tr.add_argument("--device", default=t.device, choices=["auto", "cpu", "cuda"])
-    tr.add_argument("--batch-size", type=int, default=t.batch_size, help="0 = auto")
-    tr.add_argument("--lr", type=float, default=t.lr)
-    tr.add_argument("--lr-final-frac", type=float, default=t.lr_final_frac)
-    tr.add_argument("--beta", type=float, default=t.beta)
-    tr.add_argument("--warmup-epochs", type=int, default=t.warmup_epochs)
-    tr.add_argument("--estimator", default=t.estimator, choices=ESTIMATORS)
-    tr.add_argument("--samples", type=int, default=t.n_samples, help="L, draws of z per example")
-    tr.add_argument("--pixels", default=t.pixels, choices=PIXELS)
-    tr.add_argument("--seed", type=int, default=t.seed)
-    tr.add_argument("--no-cuda-graph", action="store_true", help="train eagerly on CUDA")
-    tr.add_argument(
-        "--cpu-bf16",
-        default=t.cpu_bf16,
-        choices=["auto", "on", "off"],
-        help="bf16 forward/backward on the CPU, float32 weights (auto: where the CPU has bf16 instructions)",
-    )
-    tr.add_argument("--latent-dim", type=int, default=m.latent_dim)
-    tr.add_argument("--hidden", type=_hidden, default=m.hidden, help="e.g. 512,256")
-    tr.add_argument("--activation", default=m.activation, choices=sorted(ACTIVATIONS))
-    tr.add_argument("--likelihood", default=m.likelihood, choices=LIKELIHOODS)
-    tr.add_argument("--gaussian-variance", default=m.gaussian_variance, choices=GAUSSIAN_VARIANCES)
-    tr.add_argument("--gaussian-std", type=float, default=m.gaussian_std)
+    add_arguments(tr)  # one option per field of VAEConfig and TrainConfig
     tr.add_argument("--eval-k", type=int, default=500, help="importance samples for the final log p(x)")
     tr.add_argument("--sample-size", type=int, default=2000, help="test images stored in the checkpoint")
 
@@ -85,40 +56,22 @@ def cmd_train(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data import load_dataset
-    from .model import VAE, VAEConfig
+    from .elbo import seeded_generator
+    from .model import VAE
     from .pipeline import finish_training
-    from .train import TrainConfig, resolve_device, train
+    from .settings import build_configs, values_from_args
+    from .train import resolve_device, train
 
-    model_args = dict(
-        latent_dim=a.latent_dim,
-        hidden=a.hidden,
-        activation=a.activation,
-        likelihood=a.likelihood,
-        gaussian_variance=a.gaussian_variance,
-        gaussian_std=a.gaussian_std,
-    )
-    VAEConfig(**model_args)  # refuse bad settings before loading any data
-    train_cfg = TrainConfig(
-        epochs=a.epochs,
-        batch_size=a.batch_size,
-        lr=a.lr,
-        lr_final_frac=a.lr_final_frac,
-        beta=a.beta,
-        warmup_epochs=a.warmup_epochs,
-        estimator=a.estimator,
-        n_samples=a.samples,
-        pixels=a.pixels,
-        seed=a.seed,
-        device=a.device,
-        cuda_graph=not a.no_cuda_graph,
-        cpu_bf16=a.cpu_bf16,
-    )
-    train_cfg.validate()
+    model_cfg, train_cfg = build_configs(a.dataset, values_from_args(a))  # refuse bad settings before loading data
     if a.eval_k < 0 or a.sample_size < 0:
         raise VAECoreError("--eval-k and --sample-size must be >= 0")
-    device = resolve_device(a.device)
+    device = resolve_device(train_cfg.device)
+    if device.type == "cuda":
+        import torch
+
+        torch.set_float32_matmul_precision("high")  # TF32: this process is ours to configure
     data = load_dataset(a.dataset, a.data_dir)
-    model = VAE(VAEConfig(**model_args, input_shape=data.image_shape))
+    model = VAE(model_cfg, generator=seeded_generator(train_cfg.seed))
     print(
         f"{data.name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}; device {device}"
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .elbo import elbo_terms, iw_log_likelihood_unchecked, kl_std_normal
+from .elbo import elbo_terms, iw_log_likelihood_unchecked, kl_std_normal, seeded_generator
 from .errors import InputError
 from .inputs import check_images
 from .model import VAE
@@ -48,19 +48,19 @@ def evaluate(
         raise InputError(f"k must be an integer from 0 to 100000, got {k!r}")
     model.eval()
     device = next(model.parameters()).device
-    torch.manual_seed(seed)
+    gen = seeded_generator(seed, device)
     sums = torch.zeros(3, device=device, dtype=torch.float64)
     iw_sum = torch.zeros((), device=device, dtype=torch.float64)
     kl_dims, mus = [], []
     for i in range(0, len(x), batch):
         xb = x[i : i + batch].to(device).flatten(1)
-        terms = elbo_terms(model, xb)
+        terms = elbo_terms(model, xb, generator=gen)
         sums += torch.stack([terms.elbo.sum(), terms.recon.sum(), terms.kl.sum()]).double()
         mu, logvar = model.encode(xb)
         kl_dims.append(kl_std_normal(mu, logvar).sum(0))
         mus.append(mu)
         if k > 0:
-            iw_sum += iw_log_likelihood_unchecked(model, xb, k).double().sum()
+            iw_sum += iw_log_likelihood_unchecked(model, xb, k, gen).double().sum()
     n = len(x)
     mu_all = torch.cat(mus)
     kl_per_dim = (torch.stack(kl_dims).sum(0) / n).tolist()

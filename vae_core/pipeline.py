@@ -12,11 +12,10 @@ import torch
 
 from .checkpoint import save_checkpoint
 from .data import Dataset, eval_pixels
+from .datasets import dataset_info
 from .evaluate import evaluate
 from .manifold import to_uint8
 from .train import TrainConfig, TrainResult
-
-FULL_SIZES = {"mnist": 60000, "fashion-mnist": 60000, "kmnist": 60000, "digits": 1437}
 
 
 def dataset_meta(data: Dataset, pixels: str) -> dict:
@@ -28,7 +27,8 @@ def dataset_meta(data: Dataset, pixels: str) -> dict:
         "class_names": data.class_names,
         "source": data.source,
     }
-    full = FULL_SIZES.get(data.name)
+    info = dataset_info(data.name)
+    full = info.n_train if info else None
     if full and len(data.x_train) != full:
         meta["note"] = f"a subset: {len(data.x_train)} train / {len(data.x_test)} test images, not the full {data.name}"
     return meta
