@@ -41,8 +41,16 @@ st.subheader(tr("Start here: a first lesson", "여기서 시작: 첫 수업"))
 for i, (path, en, ko) in enumerate(
     [
         ("pages/manifold.py", "See what the decoder learned: the manifold", "디코더가 배운 것 보기: 매니폴드"),
-        ("pages/concept_reparam.py", "How z is sampled: the reparameterisation trick", "z를 뽑는 법: 재매개변수화 트릭"),
-        ("pages/concept_autoencoder.py", "Why the KL term: autoencoder vs VAE", "KL 항이 왜 필요한가: 오토인코더와 VAE"),
+        (
+            "pages/concept_reparam.py",
+            "How z is sampled: the reparameterisation trick",
+            "z를 뽑는 법: 재매개변수화 트릭",
+        ),
+        (
+            "pages/concept_autoencoder.py",
+            "Why the KL term: autoencoder vs VAE",
+            "KL 항이 왜 필요한가: 오토인코더와 VAE",
+        ),
         ("pages/concept_beta.py", "Too much KL: β and posterior collapse", "KL이 지나치면: β와 사후분포 붕괴"),
         ("pages/train.py", "Train your own on digits (seconds)", "digits로 직접 학습하기 (몇 초)"),
     ],

@@ -76,22 +76,30 @@ def mu_sigma_bars(mu, sigma, title: str) -> go.Figure:
     return fig
 
 
-def ladder_scatters(models: list[tuple[str, np.ndarray, np.ndarray]], class_names, limit: float) -> go.Figure:
-    """One latent scatter per model, side by side on the same fixed axes [-limit, limit]^2, so a
-    collapsed posterior shows as the dot it is instead of an autoscaled cloud."""
+def ladder_scatters(
+    models: list[tuple[str, np.ndarray, np.ndarray]], class_names, limit: float, per_row: int = 4
+) -> go.Figure:
+    """One latent scatter per model, `per_row` to a row, all on the same fixed axes
+    [-limit, limit]^2, so a collapsed posterior shows as the dot it is instead of an autoscaled cloud."""
+    rows = -(-len(models) // per_row)
     fig = make_subplots(
-        rows=1, cols=len(models), subplot_titles=[m[0] for m in models], horizontal_spacing=0.02, shared_yaxes=True
+        rows=rows,
+        cols=per_row,
+        subplot_titles=[m[0] for m in models],
+        horizontal_spacing=0.03,
+        vertical_spacing=0.12,
     )
-    for col, (_, mu, labels) in enumerate(models, start=1):
+    for i, (_, mu, labels) in enumerate(models):
+        row, col = divmod(i, per_row)
         for t in scatter_traces(mu, labels, class_names):
             t.marker.size = 3
-            t.showlegend = col == 1
+            t.showlegend = i == 0
             t.legendgroup = t.name
-            fig.add_trace(t, row=1, col=col)
-        fig.update_xaxes(range=[-limit, limit], row=1, col=col, title="z₁", **PLAIN)
-        fig.update_yaxes(range=[-limit, limit], row=1, col=col, scaleanchor=f"x{col if col > 1 else ''}", **PLAIN)
-    fig.update_yaxes(title="z₂", row=1, col=1)
-    fig.update_layout(height=340, margin=MARGIN, legend=dict(itemsizing="constant"))
+            fig.add_trace(t, row=row + 1, col=col + 1)
+        axis = "x" if i == 0 else f"x{i + 1}"
+        fig.update_xaxes(range=[-limit, limit], row=row + 1, col=col + 1, constrain="domain", **PLAIN)
+        fig.update_yaxes(range=[-limit, limit], row=row + 1, col=col + 1, scaleanchor=axis, constrain="domain", **PLAIN)
+    fig.update_layout(height=300 * rows + 40, margin=MARGIN, legend=dict(itemsizing="constant"))
     return fig
 
 
@@ -135,8 +143,16 @@ def rate_distortion_figure(
     return fig
 
 
-def ladder_bars(names: list[str], values: list[float], title: str, y_title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=names, y=values, marker_color=PALETTE[0], text=[f"{v:.3g}" for v in values]))
+def ladder_bars(betas: list[str], values: list[float], title: str, y_title: str, line: bool = False) -> go.Figure:
+    """One value per model of the ladder against β: bars, or a line where the values are far from 0."""
+    text = [f"{v:.3g}" for v in values]
+    if line:
+        trace = go.Scatter(x=betas, y=values, mode="lines+markers+text", text=text, textposition="top center")
+    else:
+        trace = go.Bar(x=betas, y=values, text=text, textposition="outside", cliponaxis=False)
+    fig = go.Figure(trace)
+    fig.update_traces(marker_color=PALETTE[0])
+    fig.update_xaxes(title="β", type="category")
     fig.update_yaxes(title=y_title, **PLAIN)
     fig.update_layout(title=title, height=300, margin=MARGIN)
     return fig
@@ -148,6 +164,6 @@ def variance_figure(L: list[int], series: dict[str, list[float]], title: str, y_
     for i, (name, values) in enumerate(series.items()):
         fig.add_trace(go.Scatter(x=L, y=values, mode="lines+markers", name=name, line=dict(color=PALETTE[i])))
     fig.update_xaxes(type="log", title="L", tickvals=L, **PLAIN)
-    fig.update_yaxes(type="log", title=y_title, **PLAIN)
+    fig.update_yaxes(type="log", title=y_title, dtick="D2", **PLAIN)  # ticks at 1, 2, 5 x 10^k only
     fig.update_layout(title=title, height=340, margin=MARGIN)
     return fig

@@ -10,7 +10,7 @@ from explorer.i18n import tr
 from explorer.lab import autoencoder_pair
 from explorer.layout import page_setup
 from explorer.widgets import show_image
-from vae_core.concepts import distance_to_data, prior_samples, reconstruction_error
+from vae_core.concepts import prior_coverage, prior_samples, reconstruction_error
 from vae_core.manifold import data_range, legible_tile, to_uint8
 
 page_setup("Autoencoder vs VAE", "오토인코더와 VAE")
@@ -55,9 +55,9 @@ def prior_mosaic(key: str, _ckpt, n: int, seed: int) -> np.ndarray:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def scores(key: str, _ckpt, seed: int) -> tuple[float, float]:
-    x = _ckpt.sample_x()
-    samples = prior_samples(_ckpt.model, 500, torch.Generator().manual_seed(seed))
-    return reconstruction_error(_ckpt.model, x), distance_to_data(samples, x)
+    x, y = _ckpt.sample_x(), _ckpt.sample_labels
+    coverage = prior_coverage(_ckpt.model, x, y, 500, torch.Generator().manual_seed(seed))
+    return reconstruction_error(_ckpt.model, x), coverage
 
 
 latents = [state.sample_latents(m.key, m.ckpt) for m in (ae, vae)]
@@ -67,10 +67,12 @@ hi = tuple(max(r[1][i] for r in ranges) for i in range(2))
 half = max(3.0, *(abs(v) for v in lo + hi))  # a square view that holds both clouds and N(0, I)'s ±3
 st.caption(
     tr(
-        "Both columns use the same z range: z₁, z₂ from {lo:.1f} to {hi:.1f}, wide enough for both clouds "
-        "and for ±3, where N(0, I) puts 99.7% of each coordinate.",
-        "두 열은 같은 z 범위를 씁니다: z₁, z₂ 모두 {lo:.1f}부터 {hi:.1f}까지로, 두 점구름과 N(0, I)가 좌표마다 "
-        "99.7%를 두는 ±3을 모두 담습니다.",
+        "The scatters share their axes (z₁, z₂ from {lo:.1f} to {hi:.1f}, wide enough for both clouds); the dotted "
+        "circle is radius 3. The grids below decode the same square for both, z₁, z₂ from −3 to 3: where N(0, I) "
+        "puts 99.7% of each coordinate, so where samples from the prior land.",
+        "두 산점도는 같은 축을 씁니다 (z₁, z₂ 모두 {lo:.1f}부터 {hi:.1f}까지, 두 점구름이 다 들어가는 범위). 점선 원은 "
+        "반지름 3입니다. 아래 격자는 두 모델 모두 같은 정사각형 z₁, z₂ ∈ [−3, 3]을 복원합니다. N(0, I)가 좌표마다 "
+        "99.7%를 두는 곳, 즉 사전분포에서 뽑은 표본이 떨어지는 곳입니다.",
         lo=-half,
         hi=half,
     )
@@ -92,12 +94,14 @@ for col, m, title, (mu, _, labels) in zip(cols, (ae, vae), titles, latents):
             title=tr("test images' codes", "테스트 이미지의 코드"), height=420, margin=dict(l=10, r=10, t=40, b=10)
         )
         st.plotly_chart(fig, width="stretch", key=f"ae_scatter_{m.ref.name}")
-        mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, GRID, "linear", (-half, -half), (half, half), ())
-        show_image(mosaic, tr("decoded {n} × {n} grid over that range", "그 범위의 {n} × {n} 격자 복원", n=GRID), 420)
+        mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, GRID, "linear", (-3.0, -3.0), (3.0, 3.0), ())
+        show_image(
+            mosaic, tr("decoded {n} × {n} grid, z in [−3, 3]²", "[−3, 3]² 범위 {n} × {n} 격자 복원", n=GRID), 420
+        )
         show_image(
             prior_mosaic(m.key, m.ckpt, SAMPLES, 0), tr("decoded samples z ~ N(0, I)", "z ~ N(0, I) 표본의 복원"), 420
         )
-        err, dist = scores(m.key, m.ckpt, 0)
+        err, coverage = scores(m.key, m.ckpt, 0)
         c = st.columns(2)
         c[0].metric(
             tr("reconstruction error", "복원 오차"),
@@ -108,24 +112,38 @@ for col, m, title, (mu, _, labels) in zip(cols, (ae, vae), titles, latents):
             ),
         )
         c[1].metric(
-            tr("prior samples' distance to data", "사전분포 표본과 데이터의 거리"),
-            f"{dist:.2f}",
+            tr("classes among prior samples", "사전분포 표본의 클래스 수"),
+            f"{coverage:.1f} / {len(m.ckpt.class_names)}",
             help=tr(
-                "For 500 decoded samples z ~ N(0, I): the Euclidean distance to the nearest stored test image, "
-                "mean over samples. Lower means the samples look more like real images.",
-                "z ~ N(0, I) 표본 500개를 복원해, 가장 가까운 저장된 테스트 이미지까지의 유클리드 거리를 평균한 "
-                "값. 낮을수록 표본이 실제 이미지와 닮았습니다.",
+                "Decode 500 samples z ~ N(0, I) and label each by its nearest stored test image: the effective "
+                "number of classes among them, exp(entropy). Higher means sampling the prior gives the data's variety.",
+                "z ~ N(0, I) 표본 500개를 복원해, 가장 가까운 저장된 테스트 이미지의 클래스를 붙입니다. 그 클래스들의 "
+                "유효 개수 exp(엔트로피). 높을수록 사전분포에서 뽑은 표본이 데이터의 다양성을 보여 줍니다.",
             ),
         )
+(ae_err, ae_classes), (vae_err, vae_classes) = (scores(m.key, m.ckpt, 0) for m in (ae, vae))
+if ae_err < 0.9 * vae_err:
+    recon_en = (
+        "The autoencoder reconstructs better ({a:.2f} vs {v:.2f}): it spends nothing on keeping codes near N(0, I)."
+    )
+    recon_ko = "오토인코더가 복원을 더 잘합니다 ({a:.2f} 대 {v:.2f}). 코드를 N(0, I) 근처에 두는 데 아무것도 쓰지 않기 때문입니다."
+else:
+    recon_en = "Here both reconstruct about as well ({a:.2f} vs {v:.2f}): two latent dimensions limit both alike."
+    recon_ko = (
+        "여기서는 두 모델의 복원이 비슷합니다 ({a:.2f} 대 {v:.2f}). 잠재 차원이 둘뿐이라 둘 다 같은 한계에 걸립니다."
+    )
 st.markdown(
-    tr(
-        "**What the KL term buys.** The autoencoder reconstructs better: it spends nothing on keeping codes "
-        "near N(0, I). But it is not a generative model: its codes do not follow N(0, I), so random codes fall "
-        "in gaps and off the cloud and decode to blends and smudges. The VAE gives up some reconstruction "
-        "to make its latent space one it can sample from.",
-        "**KL 항이 주는 것.** 오토인코더는 복원을 더 잘합니다. 코드를 N(0, I) 근처에 두는 데 아무것도 쓰지 않기 "
-        "때문입니다. 하지만 생성 모델은 아닙니다. 코드가 N(0, I)를 따르지 않으니, 무작위 코드는 빈틈이나 "
-        "점구름 바깥에 떨어져 뭉개진 이미지로 복원됩니다. VAE는 복원 성능을 조금 내주고, 그 대가로 표본을 "
-        "뽑을 수 있는 잠재 공간을 얻습니다.",
+    tr("**What the KL term buys.** " + recon_en, "**KL 항이 주는 것.** " + recon_ko, a=ae_err, v=vae_err)
+    + " "
+    + tr(
+        "But the autoencoder is not a generative model: its codes do not follow N(0, I), so samples from N(0, I) "
+        "cover {ac:.1f} of the {n} classes, against {vc:.1f} for the VAE, and fall between the clouds as blends. "
+        "The VAE pays for a latent space it can sample from.",
+        "하지만 오토인코더는 생성 모델이 아닙니다. 코드가 N(0, I)를 따르지 않으니, N(0, I)에서 뽑은 표본은 {n}개 "
+        "클래스 중 {ac:.1f}개만 다루고(VAE는 {vc:.1f}개) 점구름 사이에 떨어져 섞인 모양이 됩니다. VAE는 그 값을 "
+        "치르고 표본을 뽑을 수 있는 잠재 공간을 얻습니다.",
+        ac=ae_classes,
+        vc=vae_classes,
+        n=len(vae.ckpt.class_names),
     )
 )

@@ -11,6 +11,7 @@ from vae_core.evaluate import COLLAPSE_KL_NATS
 
 act = page_setup("β and posterior collapse", "β와 사후분포 붕괴")
 
+PER_ROW = 4  # models per row of small multiples
 LIMIT = 4.0  # every scatter spans [-4, 4]^2: 99.99% of the prior's mass per dimension
 st.title(tr("β and posterior collapse", "β와 사후분포 붕괴"))
 st.markdown(
@@ -33,7 +34,8 @@ if len(ladder) < 2:
     )
     st.stop()
 models = [state.resolve(ref) for ref in ladder]
-names = [f"β = {beta_of(m.ref):g}" for m in models]
+betas = [f"{beta_of(m.ref):g}" for m in models]
+names = [f"β = {b}" for b in betas]
 metrics = [m.ckpt.meta.get("metrics", {}) for m in models]
 first = models[0].ckpt
 st.caption(
@@ -53,11 +55,20 @@ scatters = []
 for name, m in zip(names, models):
     mu, _, labels = state.sample_latents(m.key, m.ckpt)
     scatters.append((name, mu, labels))
-st.plotly_chart(ladder_scatters(scatters, first.class_names, LIMIT), width="stretch", key="beta_scatters")
-cols = st.columns(len(models))
-for col, name, m in zip(cols, names, models):
-    mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, 8, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
-    show_image(mosaic, tr("{name}: decoded 8 × 8 grid", "{name}: 8 × 8 격자 복원", name=name), 260, container=col)
+st.plotly_chart(ladder_scatters(scatters, first.class_names, LIMIT, PER_ROW), width="stretch", key="beta_scatters")
+st.caption(
+    tr(
+        "Each model's decoder over the same 8 × 8 grid of z (inverse-CDF spacing): a collapsed model draws one "
+        "average digit everywhere.",
+        "같은 8 × 8 z 격자(역 CDF 간격)에서 각 모델의 디코더가 그린 그림입니다. 붕괴한 모델은 어디서나 평균 숫자 "
+        "하나만 그립니다.",
+    )
+)
+for row in range(0, len(models), PER_ROW):
+    cols = st.columns(PER_ROW)
+    for col, name, m in zip(cols, names[row : row + PER_ROW], models[row : row + PER_ROW]):
+        mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, 8, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+        show_image(mosaic, name, 260, container=col)
 
 collapsed = [n for n, mt in zip(names, metrics) if mt.get("test_kl", 1.0) < COLLAPSE_KL_NATS]
 partial = [n for n, m, mt in zip(names, models, metrics) if 0 < mt.get("active_units", 0) < m.ckpt.config.latent_dim]
@@ -109,18 +120,18 @@ right.markdown(
 )
 c = st.columns(3)
 c[0].plotly_chart(
-    ladder_bars(names, [mt.get("test_elbo", 0.0) for mt in metrics], tr("test ELBO", "테스트 ELBO"), "nats"),
+    ladder_bars(betas, [mt.get("test_elbo", 0.0) for mt in metrics], tr("test ELBO", "테스트 ELBO"), "nats", line=True),
     width="stretch",
     key="beta_elbo",
 )
 c[1].plotly_chart(
-    ladder_bars(names, [mt.get("test_kl", 0.0) for mt in metrics], tr("test KL", "테스트 KL"), "nats"),
+    ladder_bars(betas, [mt.get("test_kl", 0.0) for mt in metrics], tr("test KL", "테스트 KL"), "nats"),
     width="stretch",
     key="beta_kl",
 )
 c[2].plotly_chart(
     ladder_bars(
-        names,
+        betas,
         [mt.get("active_units", 0) for mt in metrics],
         tr("active units (of {d})", "활성 단위 ({d}개 중)", d=first.config.latent_dim),
         tr("units", "개"),

@@ -33,7 +33,7 @@ x_all = ckpt.sample_x()
 if x_all is None:
     st.info(tr("This model stores no test images to measure on.", "이 모델에는 잴 테스트 이미지가 없습니다."))
     st.stop()
-if getattr(ckpt.config, "kind", "vae") == "autoencoder":
+if ckpt.config.autoencoder:
     st.info(
         tr(
             "This model is a plain autoencoder: z = μ with no noise, so there is nothing to estimate. "

@@ -28,6 +28,14 @@ st.markdown(
     )
 )
 
+if cfg.autoencoder:
+    st.info(
+        tr(
+            "The active model is a plain autoencoder: σ = 0, so every draw is μ. Choose a VAE in the sidebar.",
+            "활성 모델은 평범한 오토인코더입니다. σ = 0이라 어떻게 뽑아도 μ입니다. 사이드바에서 VAE를 고르세요.",
+        )
+    )
+    st.stop()
 x_sample = ckpt.sample_x()
 sources = ["test"] + (["encode"] if "encoded_mu" in st.session_state and "encoded_logvar" in st.session_state else [])
 left, right = st.columns([1, 2])

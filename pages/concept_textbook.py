@@ -33,22 +33,26 @@ st.markdown(
     )
 )
 st.latex(
+    r"\begin{aligned}"
     r"\underbrace{\lVert x-\hat x\rVert^2 + 2\,\mathrm{KL}}_{\text{textbook}}"
-    r"= 2\Big[\underbrace{-\log\mathcal N(x;\hat x, I) + \mathrm{KL}}_{-\mathcal L,\ \sigma^2 = 1,\ \beta = 1}\Big]"
-    r" - D\log 2\pi"
-    r"= \underbrace{-\log\mathcal N(x;\hat x, \tfrac12 I) + 2\,\mathrm{KL}}_{\sigma^2 = \frac12,\ \beta = 2}"
+    r"&= 2\Big[\underbrace{-\log\mathcal N(x;\hat x, I) + \mathrm{KL}}_{-\mathcal L,\ \sigma^2 = 1,\ \beta = 1}\Big]"
+    r" - D\log 2\pi \\"
+    r"&= \underbrace{-\log\mathcal N(x;\hat x, \tfrac12 I) + 2\,\mathrm{KL}}_{\sigma^2 = \frac12,\ \beta = 2}"
     r" - \tfrac D2\log\pi"
+    r"\end{aligned}"
 )
 st.markdown(
     tr(
         "1. **Unit-variance Gaussian decoder, β = 1**: the book minimises 2 × the negative ELBO plus a constant. "
-        "Adam's steps do not change when the loss is scaled, so training on −ELBO gives the same run. "
+        "Adam's steps do not change when the loss is multiplied by a constant (up to its ε = 10⁻⁸), so training "
+        "on −ELBO gives the same run. "
         "This is how the Train page's *textbook* preset trains it, and why the app can report its ELBO in nats "
         "like any other model's.\n"
         "2. **Gaussian decoder with variance ½, β = 2**: the same loss is a β-VAE objective with β = 2: "
         "the book's model is pushed towards a smaller KL than the paper's.",
         "1. **분산이 1인 가우시안 디코더, β = 1**: 교재는 음의 ELBO의 2배에 상수를 더한 값을 최소화합니다. "
-        "Adam의 한 걸음은 손실에 상수배를 해도 달라지지 않으므로, −ELBO로 학습해도 같은 결과가 나옵니다. "
+        "Adam의 한 걸음은 손실에 상수를 곱해도 (ε = 10⁻⁸ 정도의 차이를 빼면) 달라지지 않으므로, −ELBO로 학습해도 "
+        "같은 결과가 나옵니다. "
         "학습 페이지의 *교재* 프리셋이 이렇게 학습하며, 그래서 앱은 다른 모델처럼 ELBO를 nats로 보여 줄 수 있습니다.\n"
         "2. **분산이 ½인 가우시안 디코더, β = 2**: 같은 손실을 β = 2인 β-VAE 목적 함수로 읽을 수도 있습니다. "
         "이렇게 보면 교재의 모델은 논문보다 KL을 더 작게 하도록 밀립니다.",

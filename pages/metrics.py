@@ -45,10 +45,13 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
         f"{m['active_units']} / {ckpt.config.latent_dim}",
         help="dimensions whose posterior mean varies across images (variance > 0.01)",
     )
-    st.caption(
-        f"Recomputed now on {m['n']} stored test images with k = {k}: ELBO {m['elbo']:.2f} = "
-        f"reconstruction {m['recon']:.2f} − KL {m['kl']:.2f}; IW log p(x) {m['iw_ll']:.2f} nats."
-    )
+    if ckpt.config.autoencoder:  # no KL term and no posterior: no ELBO, no log p(x)
+        st.caption(f"A plain autoencoder: log p(x|z = μ) {m['recon']:.2f} nats on {m['n']} stored test images.")
+    else:
+        st.caption(
+            f"Recomputed now on {m['n']} stored test images with k = {k}: ELBO {m['elbo']:.2f} = "
+            f"reconstruction {m['recon']:.2f} − KL {m['kl']:.2f}; IW log p(x) {m['iw_ll']:.2f} nats."
+        )
     st.plotly_chart(kl_bar(m["kl_per_dim"]), width="stretch", key=f"{prefix}_kl")
     if m["collapsed"]:
         st.warning(

@@ -125,3 +125,83 @@ def test_legible_tile_enlarges_small_images_and_separates_them():
     assert (m[:, 32:34] == GAP_VALUE).all() and (m[32:34, :] == GAP_VALUE).all()
     big = torch.zeros(3, 1, 28, 28, dtype=torch.uint8)
     assert np.array_equal(legible_tile(big, 3), tile(big, 3))  # 28x28 tiles are already legible
+
+
+@pytest.fixture(scope="module")
+def vae_and_autoencoder(digits):
+    """The same network and training run, once as a VAE and once as a plain autoencoder."""
+    from vae_core.train import TrainConfig, train
+
+    out = {}
+    for kind in ("vae", "autoencoder"):
+        model = VAE(VAEConfig(input_shape=digits.image_shape, hidden=(64, 32), kind=kind))
+        result = train(model, digits, TrainConfig(epochs=40, batch_size=32, lr=2e-3, device="cpu", seed=0))
+        out[kind] = (result.model.eval(), result.history[-1]["test"])
+    return out
+
+
+def test_autoencoder_has_no_kl_and_a_deterministic_code(vae_and_autoencoder, digits):
+    ae, test = vae_and_autoencoder["autoencoder"]
+    assert test["kl"] == 0.0 and test["elbo"] == test["recon"]
+    x = digits.x_test[:8]
+    a = ae(x, 3, torch.Generator().manual_seed(0))
+    b = ae(x, 3, torch.Generator().manual_seed(1))
+    assert torch.equal(a.z, b.z) and torch.equal(a.z[0], a.mu)  # z = mu, no draw
+
+
+def test_autoencoder_reconstructs_better_but_its_prior_samples_cover_fewer_classes(vae_and_autoencoder, digits):
+    """The property: reconstruction error (summed squared error of decoding mu, on the test set)
+    is lower for the autoencoder; the effective number of classes among 1000 decoded samples of
+    N(0, I), each labelled by its nearest training image, is lower too."""
+    from vae_core.concepts import prior_coverage, reconstruction_error
+
+    (vae, vae_test), (ae, _) = vae_and_autoencoder["vae"], vae_and_autoencoder["autoencoder"]
+    assert vae_test["kl"] > 0.5  # the VAE uses its latent space (not collapsed): a fair comparison
+    assert reconstruction_error(ae, digits.x_test) < reconstruction_error(vae, digits.x_test)
+    cover = {
+        kind: prior_coverage(m, digits.x_train, digits.y_train, 1000, torch.Generator().manual_seed(0))
+        for kind, m in (("vae", vae), ("autoencoder", ae))
+    }
+    assert cover["autoencoder"] < cover["vae"] - 1, cover
+
+
+def test_autoencoder_checkpoint_records_kind_and_no_elbo(vae_and_autoencoder, digits, tmp_path):
+    from vae_core.checkpoint import load_checkpoint
+    from vae_core.pipeline import finish_training
+    from vae_core.train import TrainConfig, TrainResult
+
+    ae, _ = vae_and_autoencoder["autoencoder"]
+    path, metrics = finish_training(tmp_path / "ae.safetensors", TrainResult(ae), digits, TrainConfig(), eval_k=10)
+    ckpt = load_checkpoint(path)
+    assert ckpt.config.kind == "autoencoder" and ckpt.meta["kind"] == "autoencoder" and ckpt.meta["beta"] == 0.0
+    assert metrics["test_elbo"] is None and metrics["test_iw_ll"] is None and metrics["test_kl"] == 0.0
+
+
+def test_estimators_cli_prints_json_last(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT, SHIPPED
+
+    out = subprocess.run(
+        [sys.executable, "-m", "vae_core", "estimators", str(SHIPPED / "digits.safetensors"), "--images", "5"]
+        + ["--repeats", "4"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["L"] == [1, 4, 16] and r["images"] == 5 and r["repeats"] == 4
+    for k in ("var_elbo_a", "var_elbo_b", "var_grad_a", "var_grad_b"):
+        assert len(r[k]) == 3 and all(v > 0 for v in r[k])
+    bad = subprocess.run(
+        [sys.executable, "-m", "vae_core", "estimators", str(SHIPPED / "digits.safetensors"), "--repeats", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "repeats must be" in bad.stderr

@@ -76,17 +76,22 @@ def prior_samples(model: VAE, n: int, generator: torch.Generator) -> torch.Tenso
 
 
 @torch.no_grad()
-def distance_to_data(samples: torch.Tensor, x_ref: torch.Tensor) -> float:
-    """How far generated images are from real ones: the mean, over samples, of the Euclidean
-    distance (in pixel units, over all pixels) to the nearest image of x_ref (N, D)."""
-    d = torch.cdist(samples.flatten(1).double(), x_ref.flatten(1).double())  # (n, N)
-    return float(d.min(1).values.mean())
+def class_coverage(samples: torch.Tensor, x_ref: torch.Tensor, y_ref: torch.Tensor) -> float:
+    """How many classes generated images cover: each sample takes the label of its nearest
+    (Euclidean) image in x_ref, and the result is exp(entropy) of those labels, the effective
+    number of classes (10 when all ten digits come up equally often, 1 when one class does)."""
+    nearest = torch.cdist(samples.flatten(1).double(), x_ref.flatten(1).double()).argmin(1)
+    p = torch.bincount(y_ref[nearest]).double() / len(samples)
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
 
 
-def prior_sample_distance(model: VAE, x_ref: torch.Tensor, n: int, generator: torch.Generator) -> float:
-    """distance_to_data of n decoded prior samples: small when N(0, I) lands on images like the data."""
+def prior_coverage(model: VAE, x_ref: torch.Tensor, y_ref: torch.Tensor, n: int, generator: torch.Generator) -> float:
+    """class_coverage of n decoded samples z ~ N(0, I): does sampling the prior give the data's
+    variety? A VAE's KL term makes its codes fill N(0, I); an autoencoder's codes go where they
+    like, so N(0, I) hits a few classes only (or blends between them)."""
     x_ref = check_images(x_ref, model.config.input_shape)
-    return distance_to_data(prior_samples(model, n, generator), x_ref)
+    return class_coverage(prior_samples(model, n, generator), x_ref, torch.as_tensor(y_ref))
 
 
 def reparam_gradients(

@@ -126,7 +126,7 @@ def measure_checkpoint(path: str, images: int = 500, repeats: int = 200, seed: i
     x = ckpt.sample_x()
     if x is None:
         raise InputError(f"{path} stores no test images to measure on; retrain it with --sample-size > 0")
-    if getattr(ckpt.config, "kind", "vae") != "vae":
+    if ckpt.config.autoencoder:
         raise InputError(f"{path} is a plain autoencoder (z = mu, no noise): there is nothing to estimate")
     stats = measure(ckpt.model, x[:images], DEFAULT_LS, repeats, torch.Generator().manual_seed(seed))
     return {"path": str(path), "seed": seed, **stats.as_dict()}

@@ -46,6 +46,8 @@ def evaluate(
     x = check_images(x, model.config.input_shape)
     if not isinstance(k, int) or not 0 <= k <= 100_000:
         raise InputError(f"k must be an integer from 0 to 100000, got {k!r}")
+    if model.config.autoencoder:
+        k = 0  # an autoencoder has no posterior to importance-sample: no log p(x) estimate
     model.eval()
     device = next(model.parameters()).device
     gen = seeded_generator(seed, device)
@@ -57,7 +59,7 @@ def evaluate(
         terms = elbo_terms(model, xb, generator=gen)
         sums += torch.stack([terms.elbo.sum(), terms.recon.sum(), terms.kl.sum()]).double()
         mu, logvar = model.encode(xb)
-        kl_dims.append(kl_std_normal(mu, logvar).sum(0))
+        kl_dims.append(kl_std_normal(mu, logvar).sum(0) * (not model.config.autoencoder))
         mus.append(mu)
         if k > 0:
             iw_sum += iw_log_likelihood_unchecked(model, xb, k, gen).double().sum()
@@ -75,7 +77,7 @@ def evaluate(
         n=n,
         kl_per_dim=kl_per_dim,
         active_units=active,
-        collapsed=kl < COLLAPSE_KL_NATS,
+        collapsed=kl < COLLAPSE_KL_NATS and not model.config.autoencoder,
     )
 
 
