@@ -37,8 +37,8 @@ st.caption(
 def _dataset_changed() -> None:
     name = st.session_state["tr_dataset"]
     apply_defaults(name)  # settings that train a good model quickly on this dataset
-    if st.session_state.get("tr_preset") in PRESETS:  # a chosen preset stays over the new defaults
-        apply_values(PRESETS[st.session_state["tr_preset"]].values)
+    if st.session_state.get("train_preset") in PRESETS:  # a chosen preset stays over the new defaults
+        apply_values(PRESETS[st.session_state["train_preset"]].values)
     st.session_state["tr_name"] = f"my-{name}"
 
 
@@ -57,7 +57,7 @@ dataset = st.selectbox(
 
 
 def _preset_chosen() -> None:
-    preset = PRESETS.get(st.session_state["tr_preset"])
+    preset = PRESETS.get(st.session_state["train_preset"])
     apply_defaults(st.session_state["tr_dataset"])
     if preset is not None:
         apply_values(preset.values)
@@ -66,7 +66,7 @@ def _preset_chosen() -> None:
 st.selectbox(
     tr("Preset", "프리셋"),
     ["", *PRESETS],
-    key="tr_preset",
+    key="train_preset",
     disabled=busy,
     on_change=_preset_chosen,
     format_func=lambda n: tr(PRESETS[n].label_en, PRESETS[n].label_ko) if n else tr("none", "없음"),
@@ -75,8 +75,8 @@ st.selectbox(
         "데이터셋 기본값 위에 알려진 설정을 채웁니다. 채운 뒤에도 어떤 설정이든 바꿀 수 있습니다.",
     ),
 )
-if st.session_state.get("tr_preset") in PRESETS:
-    preset = PRESETS[st.session_state["tr_preset"]]
+if st.session_state.get("train_preset") in PRESETS:
+    preset = PRESETS[st.session_state["train_preset"]]
     st.caption(tr(preset.note_en, preset.note_ko))
 
 with st.form("train_form", border=True):

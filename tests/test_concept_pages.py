@@ -127,7 +127,7 @@ def test_textbook_preset_fills_the_train_form(app):
 
     at = app.switch_page("pages/train.py").run()
     at.selectbox(key="tr_dataset").set_value("fashion-mnist").run()
-    at.selectbox(key="tr_preset").set_value("textbook").run()
+    at.selectbox(key="train_preset").set_value("textbook").run()
     no_errors(at)
     assert at.text_input(key="tr_hidden").value == "200"
     assert at.number_input(key="tr_lr").value == pytest.approx(3e-4)

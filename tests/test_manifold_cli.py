@@ -128,7 +128,7 @@ def test_cli_train_eval_manifold_smoke(tmp_path):
     png = tmp_path / "m.png"
     r = cli("manifold", str(out), "--out", str(png), "--n", "6", "--spacing", "linear")
     assert r.returncode == 0, r.stderr
-    assert Image.open(png).size == (48, 48)
+    assert Image.open(png).size == (6 * 32 + 5 * 2,) * 2  # 8x8 tiles enlarged 4x with 2-pixel gaps
 
 
 def test_cli_errors_are_messages_not_tracebacks(tmp_path):
