@@ -119,3 +119,28 @@ def test_ab_trainer_smoke():
     assert r["base"]["precision"] == r["this"]["precision"]
     assert r["ratio_base_over_this"] > 0
     assert worktrees() == before  # the temporary worktree is gone
+
+
+def test_train_speed_whole_process_smoke(fake_fashion):
+    from bench import train_speed
+
+    r = train_speed.main(
+        [
+            "--whole-process",
+            "--data-dir",
+            str(fake_fashion),
+            "--device",
+            "cpu",
+            "--train-args",
+            "--epochs 1 --hidden 32 --eval-k 2 --device cpu",
+            "--ref-epochs",
+            "1",
+            "--target-override",
+            "100000",
+        ]
+    )
+    ours, ref = r["vae_core_cli"], r["reference_process"]
+    assert ours["epochs"] == 1 and ours["wall_seconds"] > ours["train_seconds"] > 0
+    assert any("IW score" in line for line in ours["printed"])  # the CLI's own output, named honestly
+    assert ref["reached"]["epoch"] == 1 and ref["epochs_run"] == 1
+    assert r["ratio_reference_over_ours"] > 0
