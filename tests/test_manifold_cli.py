@@ -97,6 +97,7 @@ def cli(*args, **kw):
     )
 
 
+@pytest.mark.slow
 def test_cli_train_eval_manifold_smoke(tmp_path):
     out = tmp_path / "tiny.safetensors"
     r = cli(
@@ -132,6 +133,7 @@ def test_cli_train_eval_manifold_smoke(tmp_path):
     assert Image.open(png).size == (48, 48)
 
 
+@pytest.mark.slow
 def test_cli_errors_are_messages_not_tracebacks(tmp_path):
     marker, files = evil_files(tmp_path)
     for f in files:
