@@ -61,6 +61,7 @@ def test_binarisation_modes():
     assert set(d1.unique().tolist()) <= {0.0, 1.0} and not torch.equal(d1, d2)
 
 
+@pytest.mark.slow
 def test_short_training_on_digits_learns(trained_digits):
     first, last = trained_digits.history[0], trained_digits.history[-1]
     # An untrained model sits near 64 * log 2 = 44 nats; a few seconds of training gets well below.
@@ -143,6 +144,7 @@ def test_kl_warmup_and_cosine_schedule():
     assert learning_rate(cfg, 5) < learning_rate(cfg, 4)
 
 
+@pytest.mark.slow
 def test_cpu_bf16_path_matches_float32_within_noise(digits):
     final = {}
     for setting in ("on", "off"):

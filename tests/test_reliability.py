@@ -44,6 +44,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_never_leaves_a_broken_checkpoint(tmp_path):
     path = tmp_path / "model.safetensors"
     script = tmp_path / "writer.py"

@@ -12,6 +12,7 @@ from .errors import VAECoreError
 
 def _parser() -> argparse.ArgumentParser:
     from .datasets import NAMES
+    from .pipeline import DEFAULT_EVAL_IMAGES, DEFAULT_EVAL_K, FULL_EVAL_K
     from .settings import add_arguments
 
     p = argparse.ArgumentParser(prog="python -m vae_core", description=__doc__)
@@ -26,12 +27,31 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
     tr.add_argument("--data-dir", help="folder with the dataset's raw IDX files")
     add_arguments(tr)  # one option per field of VAEConfig and TrainConfig
-    tr.add_argument("--eval-k", type=int, default=500, help="importance samples for the final log p(x)")
+    tr.add_argument(
+        "--eval-k", type=int, default=DEFAULT_EVAL_K, help="importance samples for the final IW estimate (0: none)"
+    )
+    tr.add_argument(
+        "--eval-n",
+        type=int,
+        default=DEFAULT_EVAL_IMAGES,
+        help="test images for the IW estimate, the first n (0: all); its standard error is printed",
+    )
+    tr.add_argument(
+        "--full-eval",
+        action="store_true",
+        help=f"the full evaluation: k={FULL_EVAL_K} on every test image (overrides --eval-k and --eval-n)",
+    )
     tr.add_argument("--sample-size", type=int, default=2000, help="test images stored in the checkpoint")
 
     ev = sub.add_parser("eval", help="test ELBO and importance-weighted log-likelihood of a checkpoint")
     ev.add_argument("path")
-    ev.add_argument("--k", type=int, default=500)
+    ev.add_argument("--k", type=int, default=500, help="importance samples per image")
+    ev.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "bf16", "auto"],
+        help="the IW decoder passes: float32, bf16 (densities stay float32), or auto (bf16 where the CPU has it)",
+    )
     ev.add_argument("--data-dir")
     ev.add_argument("--on-sample", action="store_true", help="use the test sample stored in the file (offline)")
     ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -67,13 +87,14 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .data import load_dataset
     from .elbo import seeded_generator
     from .model import VAE
-    from .pipeline import finish_training
+    from .pipeline import FULL_EVAL_K, finish_training
     from .settings import build_configs, values_from_args
     from .train import resolve_device, train
 
     model_cfg, train_cfg = build_configs(a.dataset, values_from_args(a))  # refuse bad settings before loading data
-    if a.eval_k < 0 or a.sample_size < 0:
-        raise VAECoreError("--eval-k and --sample-size must be >= 0")
+    if a.eval_k < 0 or a.eval_n < 0 or a.sample_size < 0:
+        raise VAECoreError("--eval-k, --eval-n and --sample-size must be >= 0")
+    eval_k, eval_n = (FULL_EVAL_K, 0) if a.full_eval else (a.eval_k, a.eval_n)
     device = resolve_device(train_cfg.device)
     if device.type == "cuda":
         import torch
@@ -97,31 +118,40 @@ def cmd_train(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     result = train(model, data, train_cfg, on_epoch)
     bar.close()
-    print(f"trained in {time.perf_counter() - t0:.1f} s; evaluating (k={a.eval_k}) ...")
+    n_iw = min(eval_n or len(data.x_test), len(data.x_test))
+    print(f"trained in {time.perf_counter() - t0:.1f} s; evaluating (k={eval_k} on {n_iw} test images) ...")
     ckpt_path, metrics = finish_training(
         a.out,
         result,
         data,
         train_cfg,
-        eval_k=a.eval_k,
+        eval_k=eval_k,
         sample_size=a.sample_size,
         command="python -m vae_core " + " ".join(sys.argv[1:]),
+        eval_images=eval_n or None,
+        precision="auto",
     )
     if metrics["test_elbo"] is None:  # an autoencoder: no KL, no bound on log p(x)
         print(f"autoencoder: test log p(x|z=mu) {metrics['test_recon']:.2f} nats (no ELBO: no KL term)")
     else:
-        print(
-            f"test ELBO {metrics['test_elbo']:.2f} nats, IW log p(x) (k={a.eval_k}) "
-            f"{metrics.get('test_iw_ll') or float('nan'):.2f} nats"
-        )
+        print(f"test ELBO {metrics['test_elbo']:.2f} nats ({metrics['n_test']} test images; {metrics['test_pixels']})")
+        if metrics["test_iw_ll"] is not None:
+            se = f" ± {metrics['test_iw_se']:.2f} (standard error over images)" if metrics["test_iw_se"] else ""
+            print(
+                f"{metrics['score_name']}, k={metrics['k']}, {metrics['iw_n_test']} of {metrics['n_test']} test images: "
+                f"{metrics['test_iw_ll']:.2f}{se} nats"
+            )
+            if metrics["iw_n_test"] < metrics["n_test"] or metrics["k"] < FULL_EVAL_K:
+                print(f"  (the full evaluation: --full-eval, or later: python -m vae_core eval {a.out})")
     print(f"saved {ckpt_path}")
     return 0
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
-    from .data import eval_pixels, load_dataset
+    from .data import eval_pixels, eval_protocol, load_dataset
     from .evaluate import evaluate
+    from .scores import score_name
     from .train import resolve_device
 
     ckpt = load_checkpoint(a.path)
@@ -138,10 +168,14 @@ def cmd_eval(a: argparse.Namespace) -> int:
     device = resolve_device(a.device)
     ckpt.model.to(device)
     print(f"evaluating {a.path} on {len(x)} images of {name} with k={a.k} on {device} ...", file=sys.stderr)
-    m = evaluate(ckpt.model, x, k=a.k)
+    m = evaluate(ckpt.model, x, k=a.k, precision=a.precision)
     out = {
         "test_elbo": m.elbo,
         "test_iw_ll": m.iw_ll,
+        "test_iw_se": m.iw_se,
+        "score_name": score_name(ckpt.meta),
+        "test_pixels": eval_protocol(ckpt.pixels),
+        "precision": m.precision,
         "k": m.k,
         "dataset": name,
         "n_test": m.n,

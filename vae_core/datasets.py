@@ -46,7 +46,7 @@ def _online_or_folder(what: str) -> str:
 _DIGITS = tuple(str(i) for i in range(10))
 # The 28x28 datasets share these; digits (1,437 images) needs small batches and a KL warm-up so
 # that its posterior does not collapse in a short run.
-_LARGE = _defaults(epochs=10, batch_size=256, warmup_epochs=0, hidden=(512, 256))
+_LARGE = _defaults(epochs=10, batch_size=0, warmup_epochs=0, hidden=(512, 256))  # batch 0: auto
 
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
