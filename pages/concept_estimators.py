@@ -118,25 +118,36 @@ st.caption(
     )
 )
 ratio = r["var_elbo_a"][0] / max(r["var_elbo_b"][0], 1e-30)
-if ratio < 1:
-    st.warning(
-        tr(
-            "On this model, at L = 1, estimator **A** varies *less* than B (variance ratio A/B = {q:.2f}). "
-            "The paper's claim is about what is typical, not a theorem: here the sampled KL term rises and falls "
-            "with the sampled reconstruction term, so subtracting it cancels part of the noise.",
-            "이 모델에서는 L = 1일 때 추정량 **A**의 분산이 B보다 *작습니다* (분산 비 A/B = {q:.2f}). 논문의 "
-            "주장은 정리가 아니라 대체로 그렇다는 것입니다. 여기서는 표본으로 추정한 KL 항이 복원 항과 함께 "
-            "오르내리므로, 그것을 빼면 잡음 일부가 상쇄됩니다.",
-            q=ratio,
-        )
+g_ratio = r["var_grad_a"][0] / max(r["var_grad_b"][0], 1e-30)
+value = (
+    tr(
+        "the ELBO estimate of **B** varies less than A's (variance ratio A/B = {q:.2f})",
+        "ELBO 추정값은 **B**의 분산이 A보다 작고 (분산 비 A/B = {q:.2f})",
+        q=ratio,
     )
-else:
-    st.success(
-        tr(
-            "On this model, at L = 1, estimator **B** varies less than A (variance ratio A/B = {q:.2f}), as the "
-            "paper says is typical.",
-            "이 모델에서는 L = 1일 때 추정량 **B**의 분산이 A보다 작습니다 (분산 비 A/B = {q:.2f}). 논문이 "
-            "말하는 대체적인 경우와 같습니다.",
-            q=ratio,
-        )
+    if ratio >= 1
+    else tr(
+        "the ELBO estimate of **A** varies *less* than B's (variance ratio A/B = {q:.2f}): the sampled KL term "
+        "rises and falls with the sampled reconstruction term, so subtracting it cancels part of the noise",
+        "ELBO 추정값은 **A**의 분산이 B보다 *작고* (분산 비 A/B = {q:.2f}): 표본으로 추정한 KL 항이 복원 항과 "
+        "함께 오르내려서, 그것을 빼면 잡음 일부가 상쇄됩니다",
+        q=ratio,
     )
+)
+grad = tr(
+    "and its gradient, what training uses, varies {g:.2f} times as much with A as with B.",
+    "학습에 쓰이는 그래디언트는 A가 B의 {g:.2f}배만큼 흔들립니다.",
+    g=g_ratio,
+)
+box = st.success if ratio >= 1 and g_ratio >= 1 else st.info
+box(
+    tr("On this model, at L = 1, ", "이 모델에서 L = 1일 때, ")
+    + value
+    + ("; " if ratio < 1 else tr(", ", ", "))
+    + grad
+    + " "
+    + tr(
+        "The paper's claim that B typically has less variance is about training's gradients; it is not a theorem.",
+        "B의 분산이 대개 더 작다는 논문의 주장은 학습에 쓰는 그래디언트에 관한 것이며, 정리는 아닙니다.",
+    )
+)

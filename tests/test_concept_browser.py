@@ -97,9 +97,11 @@ def test_concept_pages_render(server, browser, tmp_path, size):
     for name, path in PAGES.items():
         page.goto(f"{server}/{path}?lang=en")
         wait_idle(page, timeout_ms=120_000)
-        if name == "reparam":
+        if name == "reparam":  # a finished burst: the plane full of draws, the decoded samples
             page.get_by_role("button", name="Draw one ε").click()
             page.get_by_text("1 draws of ε so far").wait_for(timeout=20_000)
+            page.get_by_role("button", name="Burst of 50").click()
+            page.get_by_text("51 draws of ε so far").wait_for(timeout=60_000)
             wait_idle(page)
         page.wait_for_timeout(1000)
         assert page.locator('[data-testid="stException"]').count() == 0, name
