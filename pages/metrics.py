@@ -7,7 +7,7 @@ from explorer.figures import kl_bar
 from explorer.layout import page_setup
 from explorer.widgets import show_image
 from vae_core.evaluate import evaluate
-from vae_core.manifold import decode_images, tile
+from vae_core.manifold import decode_images, legible_tile
 
 act = page_setup("Samples and metrics", "샘플과 지표")
 
@@ -25,7 +25,7 @@ def sample_metrics(key: str, _ckpt, k: int, n: int) -> dict:
 def prior_samples(key: str, _ckpt, n: int, seed: int) -> np.ndarray:
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n * n, _ckpt.config.latent_dim, generator=g)  # z ~ p(z) = N(0, I)
-    return tile(decode_images(_ckpt.model, z), n, pad=1)
+    return legible_tile(decode_images(_ckpt.model, z), n, gap=True)  # 8x8 digits enlarged, with gaps
 
 
 def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
