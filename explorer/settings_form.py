@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from vae_core.settings import Setting, build_configs, defaults_for, user_settings
+from vae_core.train import TrainConfig
 
 from .i18n import tr
 
@@ -157,7 +158,8 @@ def settings_widgets(dataset: str, disabled: bool = False) -> dict[str, Any]:
     The main settings come first, the advanced ones in an expander. Widgets not yet in session
     state start at `dataset`'s defaults.
     """
-    settings = list(user_settings().values())
+    # Training settings first (epochs, batch size, ...), then the network's.
+    settings = sorted(user_settings().values(), key=lambda s: s.owner is not TrainConfig)
     if any(key(s.name) not in st.session_state for s in settings):
         defaults = defaults_for(dataset)
         for s in settings:

@@ -2,8 +2,8 @@
 
 CUDA: fused capturable Adam, and the training step captured once as a CUDA graph and replayed
 (TF32 matmuls only where the caller's process asks for them: the CLI does; library code never
-changes a process-wide setting, since the app is a shared server). CPU: where the CPU multiplies bf16 natively, forward and backward in bf16
-on a copy of the float32 weights. Both report through the same per-epoch callback, so the
+changes a process-wide setting, since the app is a shared server). CPU: where the CPU
+multiplies bf16 natively, forward and backward in bf16 on a copy of the float32 weights. Both report through the same per-epoch callback, so the
 CLI prints a progress line and the app draws live charts.
 """
 
