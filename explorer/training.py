@@ -119,8 +119,16 @@ class TrainingJob:
         self.stop_event.set()
 
     def seconds_per_epoch(self) -> float | None:
+        """Measured on this run once it has epochs; before, from a run on the same data."""
         if self.started and self.history:
             return (time.time() - self.started) / len(self.history)
+        with _JOBS_LOCK:
+            seen = [
+                j for j in _JOBS.values() if j is not self and j.dataset == self.dataset and j.started and j.history
+            ]
+        if seen:
+            j = max(seen, key=lambda j: j.started)
+            return (time.time() - j.started) / len(j.history)
         return _EPOCH_SECONDS.get(self.dataset)
 
     def remaining_seconds(self) -> float | None:

@@ -98,6 +98,7 @@ NAMES = {
     "cpu", "cuda", "gpu", "auto", "icdf", "fig", "english", "min", "max", "sec",
 }  # fmt: skip
 MATH = re.compile(r"\$[^$]*\$")
+SHIPPED_NAMES = sorted((p.stem for p in (ROOT / "checkpoints").glob("*.safetensors")), key=len, reverse=True)
 
 
 def untranslated(text: str) -> bool:
@@ -105,6 +106,8 @@ def untranslated(text: str) -> bool:
     if HANGUL.search(text):
         return False
     text = re.sub(r"\S*/\S*", " ", MATH.sub(" ", text))  # maths, paths and addresses
+    for name in SHIPPED_NAMES:
+        text = text.replace(name, " ")
     words = re.findall(r"[A-Za-z][A-Za-z_]+", text)
     return any(w.lower() not in NAMES for w in words)
 
