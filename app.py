@@ -4,16 +4,20 @@ import streamlit as st
 
 from explorer import state
 from explorer.i18n import tr
-from explorer.join import share_panel
-from explorer.layout import page_setup, presenting
+from explorer.join import join_screen
+from explorer.layout import main_figure, page_setup, presenting
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
 
 act = page_setup("Home", "홈")
 
 st.title(tr("Explore the latent space of a Variational Autoencoder", "변분 오토인코더(VAE)의 잠재 공간 탐험"))
-with st.expander(tr("Share with the class", "반 학생들과 공유"), expanded=presenting()):
-    share_panel(size=360)
+if presenting():  # on the projector, Home is where the class joins: the address and code come first
+    with main_figure():
+        join_screen("stretch")
+else:
+    with st.expander(tr("Share with the class", "반 학생들과 공유")):
+        join_screen()
 st.markdown(
     tr(
         """

@@ -4,12 +4,12 @@ The address comes from the browser's own URL (`st.context.url`); when the teache
 on the server itself (localhost), students cannot use that, so the machine's address on the
 local network is offered instead. It is found without sending anything: connecting a UDP
 socket only asks the kernel which interface would route to a private address. The QR code is
-drawn here by segno (no network service), as SVG.
+drawn here by segno (no network service), as a PNG.
 """
 
 from __future__ import annotations
 
-import html
+import io
 import os
 import socket
 from urllib.parse import urlsplit
@@ -60,32 +60,61 @@ def share_url(browser_url: str | None, lan_ip: str | None, port: int = 8501) -> 
     return f"{parts.scheme or 'http'}://{netloc}/"
 
 
-def qr_svg(url: str, size_px: int) -> str:
-    """A QR code of `url` as an inline SVG image `size_px` wide (dark on white, with its quiet zone)."""
-    qr = segno.make(url, error="m")
-    svg = qr.svg_inline(scale=1, border=4, dark="#000", light="#fff", omitsize=True)  # viewBox only: it scales
-    style = f"width:{size_px}px;height:{size_px}px;max-width:100%;shape-rendering:crispEdges"
-    return svg.replace("<svg ", f'<svg role="img" aria-label="QR code: {html.escape(url)}" style="{style}" ', 1)
+def qr_png(url: str, scale: int = 10) -> bytes:
+    """A QR code of `url` as a PNG, `scale` pixels per module, with its quiet zone (dark on white).
+
+    An image rather than inline SVG: st.html sanitises SVG away, and a PNG scales crisply enough."""
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="png", scale=scale, border=4, dark="#000", light="#fff")
+    return buf.getvalue()
 
 
-def share_panel(size: int = 200) -> str | None:
-    """The address to join, big, and its QR code; returns the address (None when not known)."""
-    url = share_url(st.context.url, lan_address(), st.get_option("server.port"))
-    if url is None:
-        st.warning(
-            tr(
-                "No network address found: this computer seems to be offline, so students cannot reach it.",
-                "네트워크 주소를 찾지 못했습니다. 이 컴퓨터가 네트워크에 연결되어 있지 않아 학생들이 접속할 수 없습니다.",
-            )
+def _offline_warning() -> None:
+    st.warning(
+        tr(
+            "No network address found: this computer seems to be offline, so students cannot reach it.",
+            "네트워크 주소를 찾지 못했습니다. 이 컴퓨터가 네트워크에 연결되어 있지 않아 학생들이 접속할 수 없습니다.",
         )
-        return None
-    st.markdown(tr("Students open this address:", "학생들은 이 주소로 접속하세요:"))
-    st.code(url, language=None)
-    st.html(f'<div style="background:#fff;display:inline-block;line-height:0">{qr_svg(url, size)}</div>')
+    )
+
+
+def _how_to_join() -> None:
     st.caption(
         tr(
             "Phones: scan the code with the camera. Everyone must be on the same network as this computer.",
             "휴대폰은 카메라로 QR 코드를 찍으세요. 모두 이 컴퓨터와 같은 네트워크에 있어야 합니다.",
         )
     )
+
+
+def join_url() -> str | None:
+    return share_url(st.context.url, lan_address(), st.get_option("server.port"))
+
+
+def share_panel(size: int = 200) -> str | None:
+    """The address to join and its QR code, stacked (sidebar); returns the address (None when not known)."""
+    url = join_url()
+    if url is None:
+        _offline_warning()
+        return None
+    st.markdown(tr("Students open this address:", "학생들은 이 주소로 접속하세요:"))
+    st.code(url, language=None)
+    st.image(qr_png(url), width=size)
+    _how_to_join()
+    return url
+
+
+def join_screen(size: int | str = 360) -> str | None:
+    """The same, big, side by side: for the projector, to be read and scanned from the back of a room."""
+    url = join_url()
+    if url is None:
+        _offline_warning()
+        return None
+    words, code = st.columns([2, 3], vertical_alignment="center")
+    with words:
+        st.markdown(tr("Students open this address:", "학생들은 이 주소로 접속하세요:"))
+        st.markdown(f"## {url}")
+        _how_to_join()
+    with code:
+        st.image(qr_png(url, scale=16), width=size)
     return url

@@ -50,14 +50,19 @@ PAGES = [
 PRESENTER_CSS = """
 <style>
 html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 0.6rem 1.6rem 2rem 1.6rem; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 2.2rem 1.6rem 2rem 1.6rem; }
 [data-testid="stMainBlockContainer"] h1 { font-size: 1.9rem; padding: 0 0 0.3rem 0; }
 [data-testid="stMainBlockContainer"] h2, [data-testid="stMainBlockContainer"] h3 { font-size: 1.35rem; }
-[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
-[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li { font-size: 1rem; }
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] p { font-size: 0.85rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stImage"] { width: 100%; }
 [data-testid="stMainBlockContainer"] [data-testid="stImage"] img { width: 100% !important; height: auto !important; }
 [data-testid="stHeader"] { background: transparent; }
+/* A page's main figure (layout.main_figure), right under the title, takes the height left. */
+.st-key-main_figure { height: calc(100vh - 8rem) !important; min-height: 300px; flex: none !important; }
+.st-key-main_figure [data-testid="stPlotlyChart"] { height: 100%; }
+.st-key-main_figure [data-testid="stImage"] img {
+  width: 100% !important; height: auto !important; max-height: calc(100vh - 10.5rem); object-fit: contain;
+}
 </style>
 """
 
@@ -67,6 +72,19 @@ def presenting() -> bool:
     if PRESENT not in st.session_state:
         st.session_state[PRESENT] = st.query_params.get("present", "") in ("1", "true", "yes", "on")
     return bool(st.session_state[PRESENT])
+
+
+def main_figure():
+    """The container of a page's main figure. In presenter mode it is sized to the screen under the
+    title, so the figure is whole above the fold: create it right after the title (fill it later,
+    after the controls, which then come below it) and draw a plotly chart in it with
+    `height=figure_height()`; an image in it is scaled to fit."""
+    return st.container(key="main_figure")
+
+
+def figure_height(normal: int | str = "content") -> int | str:
+    """The height to give st.plotly_chart inside `main_figure()`: fill it when presenting."""
+    return "stretch" if presenting() else normal
 
 
 def _on_lang() -> None:

@@ -88,9 +88,9 @@ if pin:
 
 COLS = 3
 for row in range(0, len(entries), COLS):
-    cols = st.columns(COLS, border=True)
+    cols = st.columns(COLS)
     for col, e in zip(cols, entries[row : row + COLS]):
-        with col:
+        with col.container(border=True):
             badge = " 📌" if e.name == pin else ""
             st.subheader(e.name + badge)
             try:

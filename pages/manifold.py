@@ -3,7 +3,7 @@ import streamlit as st
 from explorer import state
 from explorer.figures import manifold_figure
 from explorer.i18n import tr
-from explorer.layout import page_setup
+from explorer.layout import figure_height, main_figure, page_setup, presenting
 from vae_core.errors import VAECoreError
 from vae_core.manifold import MAX_GRID, data_range, png_bytes
 
@@ -11,14 +11,23 @@ act = page_setup("Manifold", "매니폴드")
 
 ckpt = act.ckpt
 st.title(tr("Learned manifold", "학습된 매니폴드"))
-st.caption(
-    tr(
-        "Images decoded over a grid of latent values (the paper's Fig. 4). With *inverse CDF* spacing the grid is "
-        "even over the unit square and mapped through Φ⁻¹, so each cell holds equal prior mass.",
-        "잠재 값의 격자 위에서 디코딩한 이미지들입니다(논문의 그림 4). *역누적분포* 간격에서는 단위 정사각형 위의 "
-        "고른 격자를 Φ⁻¹ 로 옮기므로, 칸마다 사전 분포의 확률 질량이 같습니다.",
+
+
+def explain() -> None:
+    st.caption(
+        tr(
+            "Images decoded over a grid of latent values (the paper's Fig. 4). With *inverse CDF* spacing the grid "
+            "is even over the unit square and mapped through Φ⁻¹, so each cell holds equal prior mass.",
+            "잠재 값의 격자 위에서 디코딩한 이미지들입니다(논문의 그림 4). *역누적분포* 간격에서는 단위 정사각형 위의 "
+            "고른 격자를 Φ⁻¹ 로 옮기므로, 칸마다 사전 분포의 확률 질량이 같습니다.",
+        )
     )
-)
+
+
+# On a projector the figure comes right under the title (controls and explanation below it).
+figure_box = main_figure() if presenting() else None
+if not presenting():
+    explain()
 mu, _, labels = state.sample_latents(act.key, ckpt)
 
 c1, c2, c3 = st.columns([1, 1, 1])
@@ -68,7 +77,14 @@ except VAECoreError as exc:
     st.stop()
 st.session_state["manifold_shape"] = mosaic.shape
 fig = manifold_figure(mosaic, z1, z2, spacing, *((mu, labels, ckpt.class_names) if overlay else ()))
-st.plotly_chart(fig, width="stretch", key="manifold_chart")
+if presenting():  # no fixed height, no title (the page's title says it): the figure fills main_figure()
+    fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10))
+else:
+    fig.update_layout(title_text=tr("Learned manifold", "학습된 매니폴드"))
+with figure_box or main_figure():
+    st.plotly_chart(fig, width="stretch", height=figure_height(), key="manifold_chart")
+if presenting():
+    explain()
 scale = max(1, 840 // mosaic.shape[0])
 st.download_button(
     tr("Download PNG", "PNG 내려받기"),

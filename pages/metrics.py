@@ -5,7 +5,7 @@ import torch
 from explorer import state
 from explorer.figures import kl_bar
 from explorer.i18n import tr
-from explorer.layout import page_setup
+from explorer.layout import main_figure, page_setup, presenting
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
 from vae_core.evaluate import evaluate
@@ -88,10 +88,18 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
     return m
 
 
-c1, c2 = st.columns([1, 1])
+present = presenting()
+if present:  # on a projector the samples come first, right under the title, and the controls below
+    left, right = st.columns([1, 1])
+    with left:
+        samples_box = main_figure()
+    controls = left.container()
+else:
+    controls = st.container()
+c1, c2 = controls.columns([1, 1])
 n = c1.slider(tr("Samples per side", "한 변의 샘플 수"), 4, 16, 10, key="prior_n")
 seed = c2.number_input(tr("Seed", "시드"), 0, 10_000, 0, key="prior_seed")
-k = st.select_slider(
+k = controls.select_slider(
     tr("Importance samples k", "중요도 샘플 수 k"),
     [1, 10, 50, 100, 500],
     100,
@@ -101,9 +109,12 @@ k = st.select_slider(
         "log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); k 가 클수록 더 빡빡한 하한을 주지만 시간이 더 걸립니다.",
     ),
 )
-left, right = st.columns([1, 1])
-with left:
-    st.subheader(tr("Samples from the prior", "사전 분포에서 뽑은 샘플"))
+if not present:
+    left, right = st.columns([1, 1])
+    with left:
+        st.subheader(tr("Samples from the prior", "사전 분포에서 뽑은 샘플"))
+        samples_box = st.container()
+with samples_box:
     st.image(
         prior_samples(act.key, ckpt, n, int(seed)),
         width="stretch",

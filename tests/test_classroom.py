@@ -230,13 +230,20 @@ def test_lan_address_is_a_non_loopback_ipv4_or_none():
     assert ip is None or (len(ip.split(".")) == 4 and not ip.startswith("127."))
 
 
-def test_qr_code_is_an_inline_svg_that_scales():
-    import segno
+def test_qr_code_is_a_black_and_white_png_of_the_symbol():
+    from io import BytesIO
 
-    svg = join.qr_svg("http://192.168.1.20:8501/", 360)
-    n = segno.make("http://192.168.1.20:8501/", error="m").symbol_size(scale=1, border=4)[0]
-    assert svg.startswith("<svg ") and f'viewBox="0 0 {n} {n}"' in svg and "width:360px" in svg
-    assert "http" not in svg.split("aria-label=")[0]  # no external reference: drawn offline
+    import numpy as np
+    import segno
+    from PIL import Image
+
+    url = "http://192.168.1.20:8501/"
+    img = np.asarray(Image.open(BytesIO(join.qr_png(url, scale=10))).convert("L"))
+    n = segno.make(url, error="m").symbol_size(scale=10, border=4)[0]
+    assert img.shape == (n, n) and set(np.unique(img)) == {0, 255}
+    assert (img[:40] == 255).all()  # the quiet zone (4 modules) is white
+    matrix = np.array(segno.make(url, error="m").matrix, dtype=bool)
+    assert (img[40:-40:10, 40:-40:10] == 0).tolist() == matrix.tolist()  # module for module
 
 
 def test_join_panel_shows_the_address_and_code(monkeypatch):
@@ -244,7 +251,7 @@ def test_join_panel_shows_the_address_and_code(monkeypatch):
     at = app()
     no_errors(at)
     assert "http://10.1.2.3:8501/" in [c.value for c in at.code]
-    assert any("<svg" in h.proto.body for h in at.get("html"))
+    assert at.image  # the QR code
 
 
 # ---- training runs that outlive a tab ----
