@@ -119,3 +119,11 @@ def test_ab_trainer_smoke():
     assert r["base"]["precision"] == r["this"]["precision"]
     assert r["ratio_base_over_this"] > 0
     assert worktrees() == before  # the temporary worktree is gone
+
+
+def test_gallery_quota_smoke():
+    from bench import gallery_quota
+
+    r = gallery_quota.main(["--runs", "3", "--quota-mb", "0.001", "--hidden", "16"])
+    assert r["pinned_kept"] and r["shipped_untouched"] and r["newest_kept"]
+    assert r["kept_models"] == ["run-000", "run-002"]  # the pinned one and the one just saved
