@@ -20,8 +20,8 @@ PAGES = {"home": "", "train": "train", "manifold": "manifold", "walk": "walk", "
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("runs")
-    with streamlit_server(env={"VAE_EXPLORER_RUNS": str(runs)}) as (url, proc, _):
+    models = tmp_path_factory.mktemp("models")
+    with streamlit_server(env={"VAE_EXPLORER_MODELS": str(models)}) as (url, proc, _):
         yield url
 
 
@@ -122,6 +122,9 @@ def test_training_in_the_browser_shows_progress_and_activates_the_model(server, 
     page.goto(f"{server}/train")
     wait_idle(page)
     assert page.get_by_label("Epochs", exact=True).input_value() == "30"  # the digits defaults
+    page.get_by_label("Your name (shown in the class gallery)").fill("Tester")
+    page.keyboard.press("Enter")
+    page.get_by_text("saved in the class gallery as").wait_for(timeout=20_000)
     page.get_by_label("Save as", exact=True).fill("browser-run")
     page.get_by_role("button", name="Train").click()
     page.get_by_text("It is now the active model").wait_for(timeout=120_000)
@@ -129,8 +132,8 @@ def test_training_in_the_browser_shows_progress_and_activates_the_model(server, 
     assert page.get_by_text("Replay the latent space at epoch").count() == 1
     assert page.locator(".js-plotly-plot").count() >= 2  # the curves and the latent scatter
     page.screenshot(path=str(shots_dir(tmp_path) / "train.png"), full_page=True)
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Home").click()  # same session
-    page.get_by_text("Active model: browser-run (trained here)").wait_for(timeout=20_000)
+    page.get_by_role("link", name="Home").click()  # same session
+    page.get_by_text("Active model: browser-run (class gallery)").wait_for(timeout=20_000)
 
 
 def test_drawing_on_the_canvas_encodes_it(server, page, tmp_path):
