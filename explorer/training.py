@@ -76,15 +76,25 @@ class LocalSlots:
             return self._waiting.index(run_id) if run_id in self._waiting else 0
 
 
-def _make_slots():
-    try:
-        from .slots import TrainingSlots  # the cross-process semaphore (deploy with several replicas)
-    except ImportError:
-        return LocalSlots(max_training())
-    return TrainingSlots(models.models_dir() / ".slots", max_training())
+SLOTS = None  # set to a LocalSlots/TrainingSlots to override (tests); else one per models folder
+_SLOTS_BY_DIR: dict = {}
 
 
-SLOTS = _make_slots()
+def slots():
+    """The training slots of the current models folder: cross-process (explorer.slots) where it exists."""
+    if SLOTS is not None:
+        return SLOTS
+    folder = models.models_dir()
+    if folder not in _SLOTS_BY_DIR:
+        try:
+            from .slots import TrainingSlots  # lock files in MODELS_DIR/.slots, shared by every replica
+        except ImportError:
+            _SLOTS_BY_DIR[folder] = LocalSlots(max_training())
+        else:
+            _SLOTS_BY_DIR[folder] = TrainingSlots(folder / ".slots", max_training())
+    return _SLOTS_BY_DIR[folder]
+
+
 _JOBS: dict[str, TrainingJob] = {}  # run id -> job, for every session of this process
 _JOBS_LOCK = threading.Lock()
 _EPOCH_SECONDS: dict[str, float] = {}  # dataset -> seconds per epoch of the last finished run
@@ -140,7 +150,7 @@ class TrainingJob:
 
     def place_in_queue(self) -> int:
         """1 for the next run to start, 2 for the one after, ...; 0 once it trains."""
-        return SLOTS.ahead(self.run_id) + 1 if self.status == "queued" else 0
+        return slots().ahead(self.run_id) + 1 if self.status == "queued" else 0
 
     def estimated_wait(self) -> float | None:
         """Seconds until a slot is likely free for this run; None when unknown."""
@@ -150,11 +160,11 @@ class TrainingJob:
             others = [j for j in _JOBS.values() if j is not self and j.running]
         busy = [j.remaining_seconds() for j in others if j.status != "queued"]
         ahead = sorted((j for j in others if j.status == "queued"), key=lambda j: j.submitted)[
-            : SLOTS.ahead(self.run_id)
+            : slots().ahead(self.run_id)
         ]
         if any(t is None for t in busy) or any(j.remaining_seconds() is None for j in ahead):
             return None
-        free = [0.0] * max(0, SLOTS.n - len(busy)) + list(busy)  # when each slot frees, soonest first
+        free = [0.0] * max(0, slots().n - len(busy)) + list(busy)  # when each slot frees, soonest first
         heapq.heapify(free)
         for j in ahead:
             heapq.heappush(free, heapq.heappop(free) + j.remaining_seconds())
@@ -184,7 +194,7 @@ class TrainingJob:
 
     def _run(self) -> None:
         self.message = both("waiting for a free training slot", "학습 자리가 나기를 기다리는 중")
-        with SLOTS.hold(self.run_id):
+        with slots().hold(self.run_id):
             self.started = time.time()
             try:
                 self.status = "loading"
