@@ -37,6 +37,22 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out")
     args = p.parse_args(argv)
 
+    from explorer import models
+
+    saved_dir, saved_quota = models.MODELS_DIR, os.environ.get("VAE_EXPLORER_QUOTA_MB")
+    try:
+        results = _run(args)
+    finally:  # leave the process as it was (the smoke test runs this inside pytest)
+        models.MODELS_DIR = saved_dir
+        if saved_quota is None:
+            os.environ.pop("VAE_EXPLORER_QUOTA_MB", None)
+        else:
+            os.environ["VAE_EXPLORER_QUOTA_MB"] = saved_quota
+    report("gallery_quota", results, args.out)
+    return results
+
+
+def _run(args) -> dict:
     from explorer import models, training
     from vae_core.train import TrainConfig
 
@@ -66,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
                 raise SystemExit(f"the pinned model was removed at run {i}")
         final = sorted(e.name for e in models.gallery())
         newest_kept = final[1:] == [f"run-{i:03d}" for i in range(args.runs - len(final) + 1, args.runs)]
-    results = {
+    return {
         "runs": args.runs,
         "quota_bytes": quota,
         "model_bytes_median": sorted(sizes)[len(sizes) // 2],
@@ -79,8 +95,6 @@ def main(argv: list[str] | None = None) -> dict:
         "shipped_untouched": shipped_digest() == before,
         "disk_use_after_each_run": after,
     }
-    report("gallery_quota", results, args.out)
-    return results
 
 
 if __name__ == "__main__":

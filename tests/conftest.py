@@ -59,4 +59,5 @@ def models_dir(tmp_path, monkeypatch):
     folder = tmp_path / "models"
     monkeypatch.setattr(models, "MODELS_DIR", folder)
     monkeypatch.setenv("VAE_EXPLORER_MODELS", str(folder))  # for servers and subprocesses a test starts
+    monkeypatch.delenv("VAE_EXPLORER_QUOTA_MB", raising=False)
     return folder

@@ -121,9 +121,13 @@ def test_ab_trainer_smoke():
     assert worktrees() == before  # the temporary worktree is gone
 
 
-def test_gallery_quota_smoke():
+def test_gallery_quota_smoke(models_dir):
+    import os
+
     from bench import gallery_quota
+    from explorer import models
 
     r = gallery_quota.main(["--runs", "3", "--quota-mb", "0.001", "--hidden", "16"])
     assert r["pinned_kept"] and r["shipped_untouched"] and r["newest_kept"]
     assert r["kept_models"] == ["run-000", "run-002"]  # the pinned one and the one just saved
+    assert models.MODELS_DIR == models_dir and "VAE_EXPLORER_QUOTA_MB" not in os.environ  # left as it was
