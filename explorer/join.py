@@ -9,6 +9,7 @@ drawn here by segno (no network service), as a PNG.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import socket
@@ -60,6 +61,7 @@ def share_url(browser_url: str | None, lan_ip: str | None, port: int = 8501) -> 
     return f"{parts.scheme or 'http'}://{netloc}/"
 
 
+@functools.lru_cache(maxsize=16)  # drawn on every page's sidebar: make each address's code once
 def qr_png(url: str, scale: int = 10) -> bytes:
     """A QR code of `url` as a PNG, `scale` pixels per module, with its quiet zone (dark on white).
 

@@ -77,6 +77,14 @@ def start(job: training.TrainingJob) -> None:
     training.submit(job)
     st.session_state[RUN] = job.run_id
     st.query_params["run"] = job.run_id
+    # Seen whatever the scroll position (on a projector the progress may be below the fold).
+    st.toast(
+        tr(
+            "Training {m} started: its progress is below the settings.",
+            "{m} 학습을 시작했습니다. 진행 상황은 설정 아래에 있습니다.",
+            m=job.name,
+        )
+    )
 
 
 def _wait_text(job: training.TrainingJob) -> str:
