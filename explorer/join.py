@@ -93,19 +93,6 @@ def join_url() -> str | None:
     return share_url(st.context.url, lan_address(), st.get_option("server.port"))
 
 
-def share_panel(size: int = 200) -> str | None:
-    """The address to join and its QR code, stacked (sidebar); returns the address (None when not known)."""
-    url = join_url()
-    if url is None:
-        _offline_warning()
-        return None
-    st.markdown(tr("Students open this address:", "학생들은 이 주소로 접속하세요:"))
-    st.code(url, language=None)
-    st.image(qr_png(url), width=size)
-    _how_to_join()
-    return url
-
-
 def join_screen(size: int | str = 360) -> str | None:
     """The same, big, side by side: for the projector, to be read and scanned from the back of a room."""
     url = join_url()

@@ -141,8 +141,10 @@ def page_setup(title_en: str, title_ko: str) -> state.Active:
                 "주소 끝에 ?present=1 을 붙이면 처음부터 이 모드로 열립니다.",
             ),
         )
-        from .join import share_panel
+        # A dialog, drawn only when asked for: the address and a big QR code over whatever page is shown.
+        share = tr("Share with the class", "반 학생들과 공유")
+        if st.button(share, icon=":material/qr_code_2:", key="share_open", width="stretch"):
+            from .join import join_screen
 
-        with st.expander(tr("Share with the class", "반 학생들과 공유")):
-            share_panel(size=200)
+            st.dialog(share, width="large")(join_screen)()
     return active

@@ -250,8 +250,13 @@ def test_join_panel_shows_the_address_and_code(monkeypatch):
     monkeypatch.setenv("VAE_EXPLORER_PUBLIC_URL", "http://10.1.2.3:8501/")
     at = app()
     no_errors(at)
-    assert "http://10.1.2.3:8501/" in [c.value for c in at.code]
-    assert at.image  # the QR code
+    assert any("http://10.1.2.3:8501/" in m.value for m in at.markdown)  # Home's panel
+    assert len(at.image) == 2  # its QR code, and the model's manifold
+    at = app("pages/manifold.py")
+    assert not any("http://10.1.2.3:8501/" in m.value for m in at.markdown)
+    at = at.button(key="share_open").click().run()  # the sidebar's button opens it over any page
+    no_errors(at)
+    assert any("http://10.1.2.3:8501/" in m.value for m in at.markdown)
 
 
 # ---- training runs that outlive a tab ----
