@@ -54,6 +54,7 @@ html { font-size: 22px; }
 [data-testid="stMainBlockContainer"] h1 { font-size: 1.9rem; padding: 0 0 0.3rem 0; }
 [data-testid="stMainBlockContainer"] h2, [data-testid="stMainBlockContainer"] h3 { font-size: 1.35rem; }
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] p { font-size: 0.85rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p { font-size: 1rem; }
 [data-testid="stMainBlockContainer"] [data-testid="stImage"] { width: 100%; }
 [data-testid="stMainBlockContainer"] [data-testid="stImage"] img { width: 100% !important; height: auto !important; }
 [data-testid="stHeader"] { background: transparent; }

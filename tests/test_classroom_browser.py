@@ -110,8 +110,8 @@ def _model_for_gallery(folder: Path) -> None:
     from vae_core.train import TrainConfig, train
 
     data = load_dataset("digits")
-    cfg = TrainConfig(epochs=3, batch_size=64, device="cpu")
-    result = train(VAE(VAEConfig(input_shape=data.image_shape, hidden=(64,))), data, cfg)
+    cfg = TrainConfig(epochs=20, batch_size=32, warmup_epochs=5, device="cpu")  # enough for a legible thumbnail
+    result = train(VAE(VAEConfig(input_shape=data.image_shape, hidden=(128,))), data, cfg)
     path, _ = finish_training(folder / "class-digits.safetensors", result, data, cfg, eval_k=5)
     old = models.MODELS_DIR
     models.MODELS_DIR = folder
@@ -142,8 +142,10 @@ def test_every_page_at_projector_sizes(class_server, browser, tmp_path, size, pr
         page.screenshot(path=str(out / f"presenter-{slug}-{mode}-{size[0]}x{size[1]}.png"))
         sidebar_open = page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() > 0
         body_px = page.evaluate(
-            """() => { const p = document.querySelector('[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p');
-                       return p ? parseFloat(getComputedStyle(p).fontSize) : null; }"""
+            """() => { const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+                       const ps = [main, ...main.querySelectorAll('[data-testid="stMarkdown"] p, [data-testid="stWidgetLabel"] p')]
+                           .filter(p => !p.closest('[data-testid="stCaptionContainer"]'));
+                       return Math.min(...ps.map(p => parseFloat(getComputedStyle(p).fontSize))); }"""
         )
         marked = page.locator(".st-key-main_figure")  # a page's own main figure (layout.main_figure)
         fig = marked.first if marked.count() else page.locator(FIGURE).first
