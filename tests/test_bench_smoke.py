@@ -157,3 +157,15 @@ def test_eval_speed_smoke():
     r = eval_speed.main(["--checkpoint", ckpt, "--on-sample", "--k", "3", "--n", "20"])
     assert r["n_images"] == 20 and r["k"] == 3 and set(r["median_seconds"]) == {"float32", "bf16"}
     assert abs(r["iw_difference_bf16_minus_float32"]) < 1.0
+
+
+def test_gallery_quota_smoke(models_dir):
+    import os
+
+    from bench import gallery_quota
+    from explorer import models
+
+    r = gallery_quota.main(["--runs", "3", "--quota-mb", "0.001", "--hidden", "16"])
+    assert r["pinned_kept"] and r["shipped_untouched"] and r["newest_kept"]
+    assert r["kept_models"] == ["run-000", "run-002"]  # the pinned one and the one just saved
+    assert models.MODELS_DIR == models_dir and "VAE_EXPLORER_QUOTA_MB" not in os.environ  # left as it was

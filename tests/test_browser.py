@@ -20,8 +20,8 @@ PAGES = {"home": "", "train": "train", "manifold": "manifold", "walk": "walk", "
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("runs")
-    with streamlit_server(env={"VAE_EXPLORER_RUNS": str(runs)}) as (url, proc, _):
+    models = tmp_path_factory.mktemp("models")
+    with streamlit_server(env={"VAE_EXPLORER_MODELS": str(models)}) as (url, proc, _):
         yield url
 
 
@@ -123,6 +123,9 @@ def test_training_in_the_browser_shows_progress_and_activates_the_model(server, 
     wait_idle(page)
     epochs = page.get_by_label("Epochs", exact=True)
     assert epochs.input_value() == "30"  # the digits defaults
+    page.get_by_label("Your name (shown in the class gallery)").fill("Tester")
+    page.keyboard.press("Enter")
+    page.get_by_text("saved in the class gallery as").wait_for(timeout=60_000)
     # A small run (3 epochs of a 64-32-2 network). The test waits on what the app says, never on a
     # fixed time; the generous limits only matter on a machine so loaded that nothing would pass.
     for label, value in (("Epochs", "3"), ("Hidden sizes", "32"), ("Save as", "browser-run")):
@@ -136,10 +139,8 @@ def test_training_in_the_browser_shows_progress_and_activates_the_model(server, 
     assert page.get_by_text("Replay the latent space at epoch").count() == 1
     assert page.locator(".js-plotly-plot").count() >= 2  # the curves and the latent scatter
     page.screenshot(path=str(shots_dir(tmp_path) / "train.png"), full_page=True)
-    page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]').filter(
-        has_text="Home"
-    ).click()  # same session
-    page.get_by_text("Active model: browser-run (trained here)").wait_for(timeout=120_000)
+    page.get_by_role("link", name="Home").click()  # same session
+    page.get_by_text("Active model: browser-run (class gallery)").wait_for(timeout=120_000)
 
 
 def test_drawing_on_the_canvas_encodes_it(server, page, tmp_path):

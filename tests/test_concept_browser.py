@@ -27,7 +27,7 @@ SIZES = [(1280, 720), (1920, 1080)]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    with streamlit_server(env={"VAE_EXPLORER_RUNS": str(runs)}) as (url, proc, _):
+    with streamlit_server(env={"VAE_EXPLORER_MODELS": str(runs)}) as (url, proc, _):
         yield url
 
 

@@ -19,17 +19,14 @@ MODELS = [r.name for r in shipped_models()]
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAE_EXPLORER_RUNS", str(tmp_path / "runs"))
-    import explorer.models as models
-
-    monkeypatch.setattr(models, "RUNS_DIR", tmp_path / "runs")
+def app(models_dir):
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
 
 
 def with_model(at: AppTest, name: str) -> AppTest:
     box = at.selectbox(key="model_select")
-    return box.set_value(next(label for label in box.options if label.startswith(name + " "))).run()
+    index = next(i for i, label in enumerate(box.options) if label.startswith(name + " "))
+    return box.select_index(index).run()
 
 
 def no_errors(at: AppTest) -> None:

@@ -45,14 +45,12 @@ def test_the_cli_exposes_every_setting_once():
 
 
 @pytest.fixture
-def train_page(tmp_path, monkeypatch):
+def train_page(models_dir):
     from streamlit.testing.v1 import AppTest
 
-    import explorer.models as models
-
-    monkeypatch.setattr(models, "RUNS_DIR", tmp_path / "runs")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at = at.switch_page("pages/train.py").run()
+    at = at.text_input(key="trainer_input").set_value("Mina").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -132,7 +130,7 @@ def test_the_form_refuses_a_hidden_size_over_the_cap(train_page):
     at = train_page
     at.text_input(key="tr_hidden").set_value(f"{MAX_HIDDEN + 1},8")
     at = at.form_submit_button[0].click().run()
-    assert "train_job" not in at.session_state
+    assert "train_run" not in at.session_state
     assert "hidden" in at.error[0].value and str(MAX_HIDDEN) in at.error[0].value
 
 
