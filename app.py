@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer import state
+from explorer.i18n import tr
 from explorer.layout import page_setup
 from explorer.widgets import show_image
 
@@ -12,7 +13,7 @@ st.title("Explore the latent space of a Variational Autoencoder")
 st.markdown(
     """
 A **Variational Autoencoder** (Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013) learns two networks
-at once: an **encoder** that maps an image $x$ to a Gaussian $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\sigma^2 I)$ over a
+at once: an **encoder** that maps an image $x$ to a Gaussian $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\operatorname{diag}(\\sigma^2))$ over a
 small latent code $z$, and a **decoder** $p_\\theta(x\\mid z)$ that turns a code back into an image.
 Here $z$ has **two dimensions**, so the whole latent space fits on the screen: every point of the plane is an image.
 
@@ -35,6 +36,27 @@ decoder follow. *Encode your own*: see where your drawing lands. *Train*: train 
 organise itself. *Samples and metrics*: samples from the prior, the ELBO and the importance-weighted $\\log p(x)$.
 """
 )
+
+st.subheader(tr("Start here: a first lesson", "여기서 시작: 첫 수업"))
+for i, (path, en, ko) in enumerate(
+    [
+        ("pages/manifold.py", "See what the decoder learned: the manifold", "디코더가 배운 것 보기: 매니폴드"),
+        (
+            "pages/concept_reparam.py",
+            "How z is sampled: the reparameterisation trick",
+            "z를 뽑는 법: 재매개변수화 트릭",
+        ),
+        (
+            "pages/concept_autoencoder.py",
+            "Why the KL term: autoencoder vs VAE",
+            "KL 항이 왜 필요한가: 오토인코더와 VAE",
+        ),
+        ("pages/concept_beta.py", "Too much KL: β and posterior collapse", "KL이 지나치면: β와 사후분포 붕괴"),
+        ("pages/train.py", "Train your own on digits (seconds)", "digits로 직접 학습하기 (몇 초)"),
+    ],
+    start=1,
+):
+    st.page_link(path, label=f"{i}. {tr(en, ko)}")
 
 cfg, meta = act.ckpt.config, act.ckpt.meta
 ds, metrics = meta.get("dataset", {}), meta.get("metrics", {})

@@ -33,6 +33,18 @@ PAGES = [
     PageEntry("pages/walk.py", "Walk", "잠재 공간 걷기", ":material/open_with:"),
     PageEntry("pages/encode.py", "Encode your own", "내 그림 인코딩", ":material/draw:"),
     PageEntry("pages/metrics.py", "Samples and metrics", "샘플과 지표", ":material/monitoring:"),
+    # Concepts: the paper's ideas made visible (issue 13).
+    PageEntry("pages/concept_reparam.py", "Concepts: reparameterisation", "개념: 재매개변수화", ":material/casino:"),
+    PageEntry("pages/concept_beta.py", "Concepts: β and collapse", "개념: β와 붕괴", ":material/stacked_line_chart:"),
+    PageEntry(
+        "pages/concept_autoencoder.py", "Concepts: autoencoder vs VAE", "개념: 오토인코더와 VAE", ":material/compare:"
+    ),
+    PageEntry(
+        "pages/concept_estimators.py", "Concepts: estimators A and B", "개념: 추정량 A와 B", ":material/functions:"
+    ),
+    PageEntry(
+        "pages/concept_textbook.py", "Concepts: the textbook's loss", "개념: 교재의 손실 함수", ":material/menu_book:"
+    ),
 ]
 
 

@@ -37,6 +37,10 @@ KO: dict[str, tuple[str, str]] = {
         "가우시안 σ 하한",
         "가우시안·학습 분산일 때만: 디코더가 픽셀에 줄 수 있는 가장 작은 표준편차(우도가 무한히 커지지 않게 함)",
     ),
+    "kind": (
+        "모델 종류",
+        "vae: z ~ N(μ, diag(σ²))와 KL 항, autoencoder: z = μ, 잡음도 KL도 없음(비교용 고전적 오토인코더)",
+    ),
     "epochs": ("에폭 수", "학습 데이터를 몇 번 훑을지"),
     "batch_size": ("배치 크기", "한 스텝에 쓰는 예제 수. 0이면 자동(CPU 256, CUDA 512)"),
     "lr": ("학습률", "Adam의 최대 학습률. 코사인으로 lr × 최종 비율까지 줄어듭니다"),
@@ -91,6 +95,12 @@ def apply_defaults(dataset: str) -> None:
     """Fill every setting's widget with `dataset`'s defaults (call before the widgets are drawn)."""
     settings = user_settings()
     st.session_state.update({key(n): _widget_value(settings[n], v) for n, v in defaults_for(dataset).items()})
+
+
+def apply_values(values: dict[str, Any]) -> None:
+    """Fill the named settings' widgets (a preset over the dataset's defaults); before they are drawn."""
+    settings = user_settings()
+    st.session_state.update({key(n): _widget_value(settings[n], v) for n, v in values.items()})
 
 
 def _label(s: Setting) -> tuple[str, str]:

@@ -58,6 +58,7 @@ except VAECoreError as exc:
 with torch.no_grad():
     mu, logvar = (t[0].numpy() for t in ckpt.model.encode(x))
 st.session_state["encoded_mu"] = mu.tolist()
+st.session_state["encoded_logvar"] = logvar.tolist()  # for the Reparameterisation page
 sigma = np.exp(0.5 * logvar)
 left, right = st.columns([1, 2])
 with left:

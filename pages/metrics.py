@@ -7,7 +7,7 @@ from explorer.figures import kl_bar
 from explorer.layout import page_setup
 from explorer.widgets import show_image
 from vae_core.evaluate import evaluate
-from vae_core.manifold import decode_images, tile
+from vae_core.manifold import decode_images, legible_tile
 
 act = page_setup("Samples and metrics", "샘플과 지표")
 
@@ -25,7 +25,7 @@ def sample_metrics(key: str, _ckpt, k: int, n: int) -> dict:
 def prior_samples(key: str, _ckpt, n: int, seed: int) -> np.ndarray:
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n * n, _ckpt.config.latent_dim, generator=g)  # z ~ p(z) = N(0, I)
-    return tile(decode_images(_ckpt.model, z), n, pad=1)
+    return legible_tile(decode_images(_ckpt.model, z), n, gap=True)  # 8x8 digits enlarged, with gaps
 
 
 def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
@@ -45,10 +45,13 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
         f"{m['active_units']} / {ckpt.config.latent_dim}",
         help="dimensions whose posterior mean varies across images (variance > 0.01)",
     )
-    st.caption(
-        f"Recomputed now on {m['n']} stored test images with k = {k}: ELBO {m['elbo']:.2f} = "
-        f"reconstruction {m['recon']:.2f} − KL {m['kl']:.2f}; IW log p(x) {m['iw_ll']:.2f} nats."
-    )
+    if ckpt.config.autoencoder:  # no KL term and no posterior: no ELBO, no log p(x)
+        st.caption(f"A plain autoencoder: log p(x|z = μ) {m['recon']:.2f} nats on {m['n']} stored test images.")
+    else:
+        st.caption(
+            f"Recomputed now on {m['n']} stored test images with k = {k}: ELBO {m['elbo']:.2f} = "
+            f"reconstruction {m['recon']:.2f} − KL {m['kl']:.2f}; IW log p(x) {m['iw_ll']:.2f} nats."
+        )
     st.plotly_chart(kl_bar(m["kl_per_dim"]), width="stretch", key=f"{prefix}_kl")
     if m["collapsed"]:
         st.warning(

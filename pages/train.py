@@ -7,10 +7,11 @@ from explorer.figures import history_figure, latent_scatter
 from explorer.i18n import tr
 from explorer.layout import page_setup
 from explorer.models import checked_name, run_models, run_path
-from explorer.settings_form import apply_defaults, configs_from_form, settings_widgets
+from explorer.settings_form import apply_defaults, apply_values, configs_from_form, settings_widgets
 from explorer.training import TrainingJob
 from vae_core.datasets import DATASETS
 from vae_core.errors import ConfigError
+from vae_core.presets import PRESETS
 
 page_setup("Train", "학습")
 
@@ -36,6 +37,8 @@ st.caption(
 def _dataset_changed() -> None:
     name = st.session_state["tr_dataset"]
     apply_defaults(name)  # settings that train a good model quickly on this dataset
+    if st.session_state.get("train_preset") in PRESETS:  # a chosen preset stays over the new defaults
+        apply_values(PRESETS[st.session_state["train_preset"]].values)
     st.session_state["tr_name"] = f"my-{name}"
 
 
@@ -51,6 +54,30 @@ dataset = st.selectbox(
     format_func=lambda n: DATASETS[n].title,
     help=tr("Choosing a dataset fills in settings that suit it.", "데이터셋을 고르면 그에 맞는 설정이 채워집니다."),
 )
+
+
+def _preset_chosen() -> None:
+    preset = PRESETS.get(st.session_state["train_preset"])
+    apply_defaults(st.session_state["tr_dataset"])
+    if preset is not None:
+        apply_values(preset.values)
+
+
+st.selectbox(
+    tr("Preset", "프리셋"),
+    ["", *PRESETS],
+    key="train_preset",
+    disabled=busy,
+    on_change=_preset_chosen,
+    format_func=lambda n: tr(PRESETS[n].label_en, PRESETS[n].label_ko) if n else tr("none", "없음"),
+    help=tr(
+        "Fill in a known setup over the dataset's defaults; you can still change any setting.",
+        "데이터셋 기본값 위에 알려진 설정을 채웁니다. 채운 뒤에도 어떤 설정이든 바꿀 수 있습니다.",
+    ),
+)
+if st.session_state.get("train_preset") in PRESETS:
+    preset = PRESETS[st.session_state["train_preset"]]
+    st.caption(tr(preset.note_en, preset.note_ko))
 
 with st.form("train_form", border=True):
     values = settings_widgets(dataset, disabled=busy)

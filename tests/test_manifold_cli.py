@@ -68,7 +68,9 @@ def test_manifold_image_of_the_shipped_model():
 
     ckpt = load_checkpoint(ROOT / "checkpoints" / "digits.safetensors")
     img, z1, z2 = manifold_image(ckpt.model, 10)
-    assert img.shape == (80, 80) and img.dtype == np.uint8 and img.std() > 10
+    assert (
+        img.shape == (10 * 32 + 9 * 2,) * 2 and img.dtype == np.uint8 and img.std() > 10
+    )  # 8x8 enlarged 4x, 2-px gaps
 
 
 def test_clean_z_refuses_nan_and_wrong_length_and_clamps():
@@ -130,7 +132,7 @@ def test_cli_train_eval_manifold_smoke(tmp_path):
     png = tmp_path / "m.png"
     r = cli("manifold", str(out), "--out", str(png), "--n", "6", "--spacing", "linear")
     assert r.returncode == 0, r.stderr
-    assert Image.open(png).size == (48, 48)
+    assert Image.open(png).size == (6 * 32 + 5 * 2,) * 2  # 8x8 tiles enlarged 4x with 2-pixel gaps
 
 
 @pytest.mark.slow

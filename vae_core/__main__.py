@@ -69,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
         help="linear spacing bounds; default: where the stored test sample lies",
     )
     mf.add_argument("--scale", type=int, default=1, help="enlarge each pixel this many times")
+
+    es = sub.add_parser(
+        "estimators",
+        help="variance of estimators A and B (ELBO and gradient) for L = 1, 4, 16; last line JSON",
+    )
+    es.add_argument("path")
+    es.add_argument("--images", type=int, default=500, help="stored test images to average over")
+    es.add_argument("--repeats", type=int, default=200, help="independent draws of eps per image and L")
+    es.add_argument("--seed", type=int, default=0, help="seed of the torch.Generator that draws eps")
     return p
 
 
@@ -122,15 +131,18 @@ def cmd_train(a: argparse.Namespace) -> int:
         eval_images=eval_n or None,
         precision="auto",
     )
-    print(f"test ELBO {metrics['test_elbo']:.2f} nats ({metrics['n_test']} test images; {metrics['test_pixels']})")
-    if metrics["test_iw_ll"] is not None:
-        se = f" ± {metrics['test_iw_se']:.2f} (standard error over images)" if metrics["test_iw_se"] else ""
-        print(
-            f"{metrics['score_name']}, k={metrics['k']}, {metrics['iw_n_test']} of {metrics['n_test']} test images: "
-            f"{metrics['test_iw_ll']:.2f}{se} nats"
-        )
-        if metrics["iw_n_test"] < metrics["n_test"] or metrics["k"] < FULL_EVAL_K:
-            print(f"  (the full evaluation: --full-eval, or later: python -m vae_core eval {a.out})")
+    if metrics["test_elbo"] is None:  # an autoencoder: no KL, no bound on log p(x)
+        print(f"autoencoder: test log p(x|z=mu) {metrics['test_recon']:.2f} nats (no ELBO: no KL term)")
+    else:
+        print(f"test ELBO {metrics['test_elbo']:.2f} nats ({metrics['n_test']} test images; {metrics['test_pixels']})")
+        if metrics["test_iw_ll"] is not None:
+            se = f" ± {metrics['test_iw_se']:.2f} (standard error over images)" if metrics["test_iw_se"] else ""
+            print(
+                f"{metrics['score_name']}, k={metrics['k']}, {metrics['iw_n_test']} of {metrics['n_test']} test images: "
+                f"{metrics['test_iw_ll']:.2f}{se} nats"
+            )
+            if metrics["iw_n_test"] < metrics["n_test"] or metrics["k"] < FULL_EVAL_K:
+                print(f"  (the full evaluation: --full-eval, or later: python -m vae_core eval {a.out})")
     print(f"saved {ckpt_path}")
     return 0
 
@@ -196,9 +208,25 @@ def cmd_manifold(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_estimators(a: argparse.Namespace) -> int:
+    from .estimators import measure_checkpoint
+
+    print(f"measuring {a.path}: {a.images} images x {a.repeats} repeats x L = 1, 4, 16 ...", file=sys.stderr)
+    r = measure_checkpoint(a.path, a.images, a.repeats, a.seed)
+    for i, L in enumerate(r["L"]):
+        print(
+            f"L={L:3d}  Var A {r['var_elbo_a'][i]:10.4g}  Var B {r['var_elbo_b'][i]:10.4g} nats^2   "
+            f"grad Var A {r['var_grad_a'][i]:10.4g}  grad Var B {r['var_grad_b'][i]:10.4g}"
+        )
+    print(json.dumps(r))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"train": cmd_train, "eval": cmd_eval, "manifold": cmd_manifold}[args.command]
+    handler = {"train": cmd_train, "eval": cmd_eval, "manifold": cmd_manifold, "estimators": cmd_estimators}[
+        args.command
+    ]
     try:
         return handler(args)
     except VAECoreError as exc:

@@ -82,7 +82,9 @@ def seeded_generator(seed: int = 0, device: torch.device | str = "cpu") -> torch
 def terms_from_output(model: VAE, x: torch.Tensor, out: VAEOutput, estimator: str = "analytic") -> ELBOTerms:
     """elbo_terms from a forward pass already made (the trainer's bf16 path runs its own)."""
     recon = recon_log_prob(model, x, out.x_logits, out.x_logvar).mean(0)  # (B,)
-    if estimator == "analytic":
+    if model.config.autoencoder:  # no KL term: the loss is the reconstruction alone
+        kl = torch.zeros_like(recon)
+    elif estimator == "analytic":
         kl = kl_std_normal(out.mu, out.logvar).sum(-1)
     elif estimator == "mc":
         kl = (log_normal_diag(out.z, out.mu, out.logvar) - log_std_normal(out.z)).mean(0)

@@ -84,6 +84,8 @@ def evaluate(
     x = check_images(x, model.config.input_shape)
     if not isinstance(k, int) or not 0 <= k <= 100_000:
         raise InputError(f"k must be an integer from 0 to 100000, got {k!r}")
+    if model.config.autoencoder:
+        k = 0  # an autoencoder has no posterior to importance-sample: no log p(x) estimate
     model.eval()
     device = next(model.parameters()).device
     n = len(x)
@@ -99,7 +101,7 @@ def evaluate(
         mu, logvar = model.encode(xb)  # once per batch: the ELBO, the KL per dim and IW share it
         eps = torch.randn(mu.shape, device=device, dtype=mu.dtype, generator=gen)
         x_logits, x_logvar = model.decode_logits(mu + torch.exp(0.5 * logvar) * eps)
-        kl_d = kl_std_normal(mu, logvar)  # (B, latent_dim)
+        kl_d = kl_std_normal(mu, logvar) * (not model.config.autoencoder)  # (B, latent_dim); an AE has no KL
         recon, kl = recon_log_prob(model, xb, x_logits, x_logvar), kl_d.sum(-1)
         sums += torch.stack([(recon - kl).sum(), recon.sum(), kl.sum()]).double()
         kl_dims.append(kl_d.sum(0))
@@ -122,7 +124,7 @@ def evaluate(
         n=n,
         kl_per_dim=kl_per_dim,
         active_units=active,
-        collapsed=kl < COLLAPSE_KL_NATS,
+        collapsed=kl < COLLAPSE_KL_NATS and not model.config.autoencoder,
         iw_n=len(iw_all) if iw_all is not None else 0,
         iw_se=iw_se,
         precision=precision if iw_all is not None else "float32",

@@ -19,6 +19,9 @@ from .model import VAE
 
 MIN_GRID, MAX_GRID = 2, 40
 SPACINGS = ("icdf", "linear")
+SMALL_IMAGE = 16  # images below this many pixels a side are enlarged and separated in mosaics
+MIN_TILE = 28  # ...to at least this many pixels a side (8x8 digits -> 32x32)
+GAP, GAP_VALUE = 2, 110  # pixels between enlarged tiles, and their grey (ink is light on dark)
 
 
 def clean_z(z, latent_dim: int) -> torch.Tensor:
@@ -101,6 +104,25 @@ def tile(images: torch.Tensor, ncol: int, pad: int = 0, pad_value: int = 255) ->
     return out[..., 0] if c == 1 else out
 
 
+def legible_scale(h: int, w: int) -> int:
+    """Nearest-neighbour enlargement that makes a small image readable as a tile (1: none)."""
+    side = max(h, w)
+    return 1 if side >= SMALL_IMAGE else math.ceil(MIN_TILE / side)
+
+
+def legible_tile(images: torch.Tensor, ncol: int, gap: bool | None = None) -> np.ndarray:
+    """tile() for mosaics people read: small images (8x8 digits) are enlarged by repeating pixels
+    and separated by a grey gap, so neighbouring tiles cannot merge into stripes. Images of
+    SMALL_IMAGE pixels or more a side are tiled as they are, with the gap only if `gap` is True
+    (a gallery of separate samples, not a continuous manifold)."""
+    s = legible_scale(*images.shape[-2:])
+    if s > 1:
+        images = images.repeat_interleave(s, -2).repeat_interleave(s, -1)
+    if gap if gap is not None else s > 1:
+        return tile(images, ncol, pad=GAP, pad_value=GAP_VALUE)
+    return tile(images, ncol)
+
+
 @torch.no_grad()
 def decode_images(model: VAE, z: torch.Tensor, batch: int = 4096) -> torch.Tensor:
     """z (N, latent_dim) -> uint8 images (N, C, H, W) on the CPU. Raises InputError for bad z."""
@@ -113,10 +135,11 @@ def decode_images(model: VAE, z: torch.Tensor, batch: int = 4096) -> torch.Tenso
 def manifold_image(
     model: VAE, n: int = 20, spacing: str = "icdf", lo=(-3.0, -3.0), hi=(3.0, 3.0), rest=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The Fig. 4 mosaic (n*H, n*W) uint8 and its axes z1, z2 (each ascending)."""
+    """The Fig. 4 mosaic, uint8 (n*H, n*W) (small images: enlarged, with gaps; see legible_tile),
+    and its axes z1, z2 (each ascending)."""
     z1, z2 = grid_axes(n, spacing, lo, hi)
     z = latent_grid(z1, z2, model.config.latent_dim, rest)
-    return tile(decode_images(model, z), n), z1, z2
+    return legible_tile(decode_images(model, z), n), z1, z2
 
 
 def data_range(mu, q: float = 0.01) -> tuple[list[float], list[float]]:

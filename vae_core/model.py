@@ -19,6 +19,8 @@ from .fields import MAX_HIDDEN, MAX_LAYERS, parse_ints, setting, spec_of, valida
 LIKELIHOODS = ("bernoulli", "gaussian")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 GAUSSIAN_VARIANCES = ("fixed", "learned")
+KINDS = ("vae", "autoencoder")
+POINT_LOGVAR = -30.0  # an autoencoder's "posterior" log-variance: sigma = e^-15, a point at any scale
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,20 @@ class VAEConfig:
         advanced=True,
     )
 
+    kind: str = setting(
+        "vae",
+        "Model kind",
+        "vae: z ~ N(μ, diag(σ²)) and a KL term; autoencoder: z = μ, no noise, no KL (the classic contrast)",
+        choices=KINDS,
+        advanced=True,
+    )
+
     def __post_init__(self) -> None:
         validate_fields(self)
+
+    @property
+    def autoencoder(self) -> bool:
+        return self.kind == "autoencoder"
 
     @property
     def input_dim(self) -> int:
@@ -138,8 +152,13 @@ class VAE(nn.Module):
         init_weights(self, generator if generator is not None else torch.Generator().manual_seed(0))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, D) or (B, C, H, W) in [0, 1] -> mu, logvar, each (B, latent_dim)."""
+        """x (B, D) or (B, C, H, W) in [0, 1] -> mu, logvar, each (B, latent_dim).
+
+        An autoencoder's encoder is deterministic: its logvar is POINT_LOGVAR everywhere (the
+        layer keeps the VAE's shape, so both kinds have the same architecture)."""
         mu, logvar = self.enc_out(self.encoder(x.flatten(1))).chunk(2, dim=-1)
+        if self.config.autoencoder:
+            logvar = torch.full_like(mu, POINT_LOGVAR)
         return mu, logvar
 
     def decode_logits(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -173,8 +192,11 @@ class VAE(nn.Module):
         interactive use only).
         """
         mu, logvar = self.encode(x)
-        eps = torch.randn((n_samples, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
-        z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick
+        if self.config.autoencoder:  # z = mu: nothing is drawn
+            z = mu.expand(n_samples, *mu.shape)
+        else:
+            eps = torch.randn((n_samples, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
+            z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick
         x_logits, x_logvar = self.decode_logits(z)
         return VAEOutput(mu, logvar, z, x_logits, x_logvar)
 

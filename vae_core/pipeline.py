@@ -60,7 +60,7 @@ def finish_training(
     model = result.model
     metrics = evaluate(model, test_pixels(data, cfg.pixels), k=eval_k, iw_images=eval_images, precision=precision)
     summary = {
-        "test_elbo": metrics.elbo,
+        "test_elbo": None if model.config.autoencoder else metrics.elbo,  # no KL, so no bound
         "test_recon": metrics.recon,
         "test_kl": metrics.kl,
         "test_iw_ll": metrics.iw_ll,
@@ -85,6 +85,8 @@ def finish_training(
         "metrics": summary,
         "stopped_early": result.stopped_early,
         "command": command,
+        "kind": model.config.kind,
+        "beta": 0.0 if model.config.autoencoder else cfg.beta,  # the KL weight in effect
     }
     n = min(sample_size, len(data.x_test))
     images, meta["dataset"]["levels"] = to_levels(data.x_test[:n], meta["dataset"]["levels"])

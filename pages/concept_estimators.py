@@ -1,0 +1,153 @@
+import pandas as pd
+import streamlit as st
+import torch
+
+from explorer.concept_figures import variance_figure
+from explorer.i18n import tr
+from explorer.layout import page_setup
+from vae_core.errors import VAECoreError
+from vae_core.estimators import DEFAULT_LS, measure
+
+act = page_setup("Estimators A and B", "추정량 A와 B")
+ckpt = act.ckpt
+
+st.title(tr("Estimators A and B, measured", "추정량 A와 B, 직접 재 보기"))
+st.markdown(
+    tr(
+        "The paper gives two Monte-Carlo estimates of the ELBO from L draws z⁽ˡ⁾ = μ + σ ⊙ ε⁽ˡ⁾. "
+        "**A** averages log p(x, z⁽ˡ⁾) − log q(z⁽ˡ⁾|x); **B** computes the KL term exactly and samples only "
+        "the reconstruction. Both have the same mean; the paper says B *typically* has less variance. "
+        "Here both are drawn many times, with the same ε for A and B, on the active model.",
+        "논문은 L개의 표본 z⁽ˡ⁾ = μ + σ ⊙ ε⁽ˡ⁾로 ELBO를 추정하는 두 방법을 제시합니다. **A**는 "
+        "log p(x, z⁽ˡ⁾) − log q(z⁽ˡ⁾|x)를 평균하고, **B**는 KL 항을 정확히 계산하고 복원 항만 표본으로 "
+        "추정합니다. 두 추정량의 평균은 같고, 논문은 B의 분산이 *대개* 더 작다고 말합니다. 여기서는 활성 "
+        "모델에서 A와 B를 같은 ε로 여러 번 뽑아 직접 비교합니다.",
+    )
+)
+st.latex(
+    r"\tilde{\mathcal L}^A = \frac1L\sum_l \big[\log p(x, z^{(l)}) - \log q(z^{(l)}|x)\big],\qquad"
+    r"\tilde{\mathcal L}^B = -\mathrm{KL}(q(z|x)\,\|\,p(z)) + \frac1L\sum_l \log p(x|z^{(l)})"
+)
+
+x_all = ckpt.sample_x()
+if x_all is None:
+    st.info(tr("This model stores no test images to measure on.", "이 모델에는 잴 테스트 이미지가 없습니다."))
+    st.stop()
+if ckpt.config.autoencoder:
+    st.info(
+        tr(
+            "This model is a plain autoencoder: z = μ with no noise, so there is nothing to estimate. "
+            "Choose a VAE in the sidebar.",
+            "이 모델은 평범한 오토인코더입니다. z = μ이고 잡음이 없으니 추정할 것이 없습니다. 사이드바에서 VAE를 "
+            "고르세요.",
+        )
+    )
+    st.stop()
+
+with st.form("est_form"):
+    c = st.columns(3)
+    n_images = c[0].slider(
+        tr("Test images", "테스트 이미지 수"), 10, min(500, len(x_all)), min(100, len(x_all)), 10, key="est_images"
+    )
+    repeats = c[1].slider(tr("Repeats per image", "이미지당 반복 횟수"), 10, 200, 50, 10, key="est_repeats")
+    seed = c[2].number_input(tr("Seed", "시드"), 0, 10_000, 0, key="est_seed")
+    st.form_submit_button(tr("Measure", "재기"), type="primary")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def measured(key: str, _ckpt, n: int, repeats: int, seed: int) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return measure(_ckpt.model, _ckpt.sample_x()[:n], DEFAULT_LS, repeats, g).as_dict()
+
+
+try:
+    with st.spinner(tr("Drawing ε…", "ε를 뽑는 중…")):
+        r = measured(act.key, ckpt, int(n_images), int(repeats), int(seed))
+except VAECoreError as exc:
+    st.error(tr("Could not measure: {e}", "잴 수 없습니다: {e}", e=exc))
+    st.stop()
+
+table = pd.DataFrame(
+    {
+        "L": r["L"],
+        tr("mean A (nats)", "A 평균 (nats)"): r["mean_elbo_a"],
+        tr("mean B (nats)", "B 평균 (nats)"): r["mean_elbo_b"],
+        tr("Var A (nats²)", "A 분산 (nats²)"): r["var_elbo_a"],
+        tr("Var B (nats²)", "B 분산 (nats²)"): r["var_elbo_b"],
+        tr("grad Var A", "그래디언트 분산 A"): r["var_grad_a"],
+        tr("grad Var B", "그래디언트 분산 B"): r["var_grad_b"],
+    }
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={c: st.column_config.NumberColumn(format="%.4g") for c in table.columns[1:]},
+)
+c = st.columns(2)
+c[0].plotly_chart(
+    variance_figure(
+        r["L"],
+        {"A": r["var_elbo_a"], "B": r["var_elbo_b"]},
+        tr("variance of the per-image ELBO estimate", "이미지별 ELBO 추정값의 분산"),
+        "nats²",
+    ),
+    width="stretch",
+    key="est_var_elbo",
+)
+c[1].plotly_chart(
+    variance_figure(
+        r["L"],
+        {"A": r["var_grad_a"], "B": r["var_grad_b"]},
+        tr("variance of its gradient w.r.t. (μ, log σ²)", "(μ, log σ²)에 대한 그래디언트의 분산"),
+        tr("trace of covariance", "공분산의 대각합"),
+    ),
+    width="stretch",
+    key="est_var_grad",
+)
+st.caption(
+    tr(
+        "Averaged over {n} stored test images, {r} independent draws each. The gradient is that of one "
+        "image's estimate with respect to its own encoder outputs (μ, log σ²); every encoder weight's "
+        "gradient is a fixed linear map of it. Variance falls like 1/L for both (slope −1 on these axes).",
+        "저장된 테스트 이미지 {n}개에 대해, 이미지마다 {r}번씩 독립적으로 뽑아 평균한 값입니다. 그래디언트는 한 "
+        "이미지의 추정값을 그 이미지의 인코더 출력 (μ, log σ²)로 미분한 것이며, 인코더 가중치의 그래디언트는 "
+        "모두 이것의 고정된 선형 변환입니다. 두 분산 모두 1/L처럼 줄어듭니다(이 축에서 기울기 −1).",
+        n=r["images"],
+        r=r["repeats"],
+    )
+)
+ratio = r["var_elbo_a"][0] / max(r["var_elbo_b"][0], 1e-30)
+g_ratio = r["var_grad_a"][0] / max(r["var_grad_b"][0], 1e-30)
+value = (
+    tr(
+        "the ELBO estimate of **B** varies less than A's (variance ratio A/B = {q:.2f})",
+        "ELBO 추정값은 **B**의 분산이 A보다 작고 (분산 비 A/B = {q:.2f})",
+        q=ratio,
+    )
+    if ratio >= 1
+    else tr(
+        "the ELBO estimate of **A** varies *less* than B's (variance ratio A/B = {q:.2f}): the sampled KL term "
+        "rises and falls with the sampled reconstruction term, so subtracting it cancels part of the noise",
+        "ELBO 추정값은 **A**의 분산이 B보다 *작고* (분산 비 A/B = {q:.2f}): 표본으로 추정한 KL 항이 복원 항과 "
+        "함께 오르내려서, 그것을 빼면 잡음 일부가 상쇄됩니다",
+        q=ratio,
+    )
+)
+grad = tr(
+    "and its gradient, what training uses, varies {g:.2f} times as much with A as with B.",
+    "학습에 쓰이는 그래디언트는 A가 B의 {g:.2f}배만큼 흔들립니다.",
+    g=g_ratio,
+)
+box = st.success if ratio >= 1 and g_ratio >= 1 else st.info
+box(
+    tr("On this model, at L = 1, ", "이 모델에서 L = 1일 때, ")
+    + value
+    + ("; " if ratio < 1 else tr(", ", ", "))
+    + grad
+    + " "
+    + tr(
+        "The paper's claim that B typically has less variance is about training's gradients; it is not a theorem.",
+        "B의 분산이 대개 더 작다는 논문의 주장은 학습에 쓰는 그래디언트에 관한 것이며, 정리는 아닙니다.",
+    )
+)

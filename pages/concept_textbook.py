@@ -1,0 +1,95 @@
+import pandas as pd
+import streamlit as st
+import torch
+
+from explorer.i18n import tr
+from explorer.layout import page_setup
+from vae_core.concepts import gaussian_neg_elbo, textbook_constants, textbook_loss
+
+act = page_setup("The textbook's loss", "교재의 손실 함수")
+ckpt = act.ckpt
+
+st.title(tr("The textbook's loss is an ELBO", "교재의 손실 함수도 ELBO입니다"))
+st.markdown(
+    tr(
+        "Many textbooks train a VAE on MNIST with a 784-200-z MLP, Adam (lr 3·10⁻⁴), batch 32, 30 epochs, "
+        "and this loss:",
+        "많은 교재는 784-200-z MLP, Adam(학습률 3·10⁻⁴), 배치 32, 30 에폭으로 MNIST에서 VAE를 학습하며, "
+        "손실 함수는 다음과 같습니다:",
+    )
+)
+st.code(
+    "recon = F.mse_loss(x_hat, x, reduction='sum')\n"
+    "kld = -torch.sum(1 + logvar - mu.pow(2) - logvar.exp())\n"
+    "loss = recon + kld",
+    language="python",
+)
+st.markdown(
+    tr(
+        "Its `kld` is **twice** the KL of the paper (which has a factor ½), and MSE-sum is a Gaussian "
+        "log-likelihood in disguise. With D pixels, both readings hold exactly:",
+        "여기의 `kld`는 논문의 KL(앞에 ½이 붙음)의 **두 배**이고, MSE 합은 모양만 바꾼 가우시안 로그 가능도입니다. "
+        "픽셀이 D개일 때 다음 두 해석이 모두 정확히 성립합니다:",
+    )
+)
+st.latex(
+    r"\begin{aligned}"
+    r"\underbrace{\lVert x-\hat x\rVert^2 + 2\,\mathrm{KL}}_{\text{textbook}}"
+    r"&= 2\Big[\underbrace{-\log\mathcal N(x;\hat x, I) + \mathrm{KL}}_{-\mathcal L,\ \sigma^2 = 1,\ \beta = 1}\Big]"
+    r" - D\log 2\pi \\"
+    r"&= \underbrace{-\log\mathcal N(x;\hat x, \tfrac12 I) + 2\,\mathrm{KL}}_{\sigma^2 = \frac12,\ \beta = 2}"
+    r" - \tfrac D2\log\pi"
+    r"\end{aligned}"
+)
+st.markdown(
+    tr(
+        "1. **Unit-variance Gaussian decoder, β = 1**: the book minimises 2 × the negative ELBO plus a constant. "
+        "Adam's steps do not change when the loss is multiplied by a constant (up to its ε = 10⁻⁸), so training "
+        "on −ELBO gives the same run. "
+        "This is how the Train page's *textbook* preset trains it, and why the app can report its ELBO in nats "
+        "like any other model's.\n"
+        "2. **Gaussian decoder with variance ½, β = 2**: the same loss is a β-VAE objective with β = 2: "
+        "the book's model is pushed towards a smaller KL than the paper's.",
+        "1. **분산이 1인 가우시안 디코더, β = 1**: 교재는 음의 ELBO의 2배에 상수를 더한 값을 최소화합니다. "
+        "Adam의 한 걸음은 손실에 상수를 곱해도 (ε = 10⁻⁸ 정도의 차이를 빼면) 달라지지 않으므로, −ELBO로 학습해도 "
+        "같은 결과가 나옵니다. "
+        "학습 페이지의 *교재* 프리셋이 이렇게 학습하며, 그래서 앱은 다른 모델처럼 ELBO를 nats로 보여 줄 수 있습니다.\n"
+        "2. **분산이 ½인 가우시안 디코더, β = 2**: 같은 손실을 β = 2인 β-VAE 목적 함수로 읽을 수도 있습니다. "
+        "이렇게 보면 교재의 모델은 논문보다 KL을 더 작게 하도록 밀립니다.",
+    )
+)
+
+x = ckpt.sample_x()
+if x is not None:
+    st.subheader(tr("Checked on the active model", "활성 모델로 확인"))
+    x = x[:5]
+    with torch.no_grad():
+        mu, logvar = ckpt.model.encode(x)
+        x_hat = ckpt.model.decode(mu).flatten(1)
+    d = x.shape[1]
+    const = textbook_constants(d)
+    book = textbook_loss(x, x_hat, mu, logvar)
+    unit = 2 * gaussian_neg_elbo(x, x_hat, mu, logvar, variance=1.0) - const["unit_variance"]
+    half = gaussian_neg_elbo(x, x_hat, mu, logvar, variance=0.5, beta=2.0) - const["half_variance_beta2"]
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("test image", "테스트 이미지"): range(len(x)),
+                tr("textbook loss", "교재 손실"): book.numpy(),
+                "2·(−ℒ, σ²=1) − D log 2π": unit.numpy(),
+                "(−ℒ_β=2, σ²=½) − (D/2) log π": half.numpy(),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        tr(
+            "For {n} stored test images, x̂ = the decoding of μ (one z, as one training step would use), D = {d}. "
+            "The three columns agree to rounding.",
+            "저장된 테스트 이미지 {n}개에 대해, x̂는 μ의 복원(학습 한 걸음이 쓰는 z 하나), D = {d}입니다. "
+            "세 열은 반올림 오차 안에서 같습니다.",
+            n=len(x),
+            d=d,
+        )
+    )
