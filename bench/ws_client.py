@@ -8,6 +8,7 @@ the server, not on twenty headless renderers. Used by bench/load_test.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -18,6 +19,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 class RunResult:
     def __init__(self) -> None:
         self.sliders: dict[str, tuple[str, str]] = {}  # label -> (widget id, fragment id or "")
+        self.keyed: dict[str, tuple[str, str]] = {}  # user key -> (widget id, fragment id or "")
+        self.components: dict[str, dict] = {}  # user key -> st.components.v2 data (JSON) or {"bytes": n}
         self.exceptions: list[str] = []
         self.images = 0
         self.captions: list[str] = []
@@ -33,6 +36,8 @@ class StreamlitClient:
         self.ws = None
         self.pages: dict[str, str] = {}  # url path -> page_script_hash
         self.widgets: dict[str, WidgetState] = {}
+        self.cached: dict[str, ForwardMsg] = {}  # cacheable messages by hash: their hashes go back as a browser's do
+        self.bytes_received = 0
 
     async def __aenter__(self) -> StreamlitClient:
         import websockets
@@ -48,6 +53,17 @@ class StreamlitClient:
         state.double_array_value.data.append(value)
         self.widgets[widget_id] = state
 
+    def set_json(self, widget_id: str, value) -> None:
+        """A JSON-valued widget: a component's state, a chart's selection."""
+        state = WidgetState(id=widget_id)
+        state.json_value = json.dumps(value)
+        self.widgets[widget_id] = state
+
+    def set_int(self, widget_id: str, value: int) -> None:
+        state = WidgetState(id=widget_id)
+        state.double_array_value.data.append(value)
+        self.widgets[widget_id] = state
+
     async def run(self, page: str = "", fragment_id: str = "", timeout: float = 60.0) -> RunResult:
         """Rerun the page (or only one fragment of it, as a browser does for widgets inside one)."""
         msg = BackMsg()
@@ -58,14 +74,22 @@ class StreamlitClient:
             rerun.page_script_hash = self.pages[page]
         rerun.fragment_id = fragment_id
         rerun.widget_states.CopyFrom(WidgetStates(widgets=list(self.widgets.values())))
+        rerun.cached_message_hashes.extend(sorted(self.cached))
         t0 = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         result = RunResult()
         async with asyncio.timeout(timeout):
             while True:
+                raw = await self.ws.recv()
+                self.bytes_received += len(raw)
                 fwd = ForwardMsg()
-                fwd.ParseFromString(await self.ws.recv())
+                fwd.ParseFromString(raw)
+                if fwd.metadata.cacheable and fwd.hash:
+                    self.cached[fwd.hash] = fwd
                 kind = fwd.WhichOneof("type")
+                if kind == "ref_hash" and fwd.ref_hash in self.cached:  # "you have this one already"
+                    fwd = self.cached[fwd.ref_hash]
+                    kind = fwd.WhichOneof("type")
                 if kind == "navigation":
                     for p in fwd.navigation.app_pages:
                         self.pages[p.url_pathname] = p.page_script_hash
@@ -81,8 +105,19 @@ class StreamlitClient:
     @staticmethod
     def _element(el, fragment_id: str, result: RunResult) -> None:
         kind = el.WhichOneof("type")
+        widget = getattr(el, kind, None)
+        widget_id = getattr(widget, "id", "") if widget is not None else ""
+        if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
+            result.keyed[widget_id.split("-", 2)[2]] = (widget_id, fragment_id)
         if kind == "slider":
             result.sliders[el.slider.label] = (el.slider.id, fragment_id)
+        elif kind == "bidi_component":
+            user_key = widget_id.split("-", 2)[2] if widget_id.count("-") >= 2 else widget_id
+            c = el.bidi_component
+            data = {"bytes": len(c.bytes)} if c.WhichOneof("data") == "bytes" else {}
+            if c.WhichOneof("data") == "json":
+                data = json.loads(c.json)
+            result.components[user_key] = data
         elif kind == "exception":
             result.exceptions.append(f"{el.exception.type}: {el.exception.message}")
         elif kind == "imgs":

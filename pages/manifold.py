@@ -1,10 +1,10 @@
 import streamlit as st
 
 from explorer import state
-from explorer.figures import manifold_figure
 from explorer.layout import page_setup
+from explorer.widgets import cached_manifold_figure, cached_png
 from vae_core.errors import VAECoreError
-from vae_core.manifold import MAX_GRID, data_range, png_bytes
+from vae_core.manifold import MAX_GRID, data_range
 
 act = page_setup("Manifold", "매니폴드")
 
@@ -50,12 +50,13 @@ except VAECoreError as exc:
     st.error(str(exc))
     st.stop()
 st.session_state["manifold_shape"] = mosaic.shape
-fig = manifold_figure(mosaic, z1, z2, spacing, *((mu, labels, ckpt.class_names) if overlay else ()))
+grid = (n, spacing, tuple(lo), tuple(hi), rest)
+fig = cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels)
 st.plotly_chart(fig, width="stretch", key="manifold_chart")
 scale = max(1, 840 // mosaic.shape[0])
 st.download_button(
     "Download PNG",
-    png_bytes(mosaic, scale),
+    cached_png((act.key, *grid), mosaic, scale),
     file_name=f"{act.ref.name}-manifold-{n}x{n}.png",
     mime="image/png",
     key="manifold_download",
