@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import sys
 import time
@@ -88,7 +89,7 @@ class Session:
             i = self.rng.randrange(2000)
             point = {"curve_number": 0, "point_number": 0, "point_index": 0, "x": 0.0, "y": 0.0, "customdata": i}
             sel = {"points": [point], "point_indices": [0], "box": [], "lasso": []}
-            c.set_json(widget_id, {"selection": sel})
+            c.set_string(widget_id, json.dumps({"selection": sel}))
         else:  # the z sliders
             (z1, fragment), (z2, _) = r.sliders["z1"], r.sliders["z2"]
             c.set_slider(z1, round(self.rng.uniform(-3, 3), 2))
@@ -104,7 +105,7 @@ class Session:
         widget_id, _ = self.last.keyed["manifold_n"]
         self.client.set_int(widget_id, self.rng.randint(5, 30))
         res = await self.client.run("manifold")
-        self.check(res, "grid change")
+        self.check(res, "grid change")  # n in 5..30: `warm` computed these grids
         self.last = res
         return t + res.seconds
 
@@ -133,14 +134,24 @@ async def session(url, seconds, think, idx, pages, latencies: dict, errors: list
     return actions
 
 
+async def warm(s: Session) -> None:
+    """Every page once, and every grid size the sessions ask for: what the first visitors of a
+    class fill the caches with (the same for any revision of the app)."""
+    for page in ("walk", "manifold", "", "train", "encode", "metrics"):
+        await s.goto(page, timeout=120)
+    await s.goto("manifold")
+    for n in range(5, 31):
+        s.client.set_int(s.last.keyed["manifold_n"][0], n)
+        s.check(await s.client.run("manifold", timeout=120), "grid")
+
+
 async def run(sessions: int, seconds: float, think: float, app_dir: Path | None) -> dict:
     latencies: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: list[str] = []
     with streamlit_server(cwd=app_dir) as (url, proc, _):
-        async with StreamlitClient(url) as warm:  # the first visitor fills the caches
-            await warm.run("walk", timeout=120)
-            await warm.run("manifold", timeout=120)
-            pages = sorted(warm.pages)
+        async with StreamlitClient(url) as client:  # the first visitors fill the caches
+            await warm(Session(client, -1, random.Random(0), errors))
+            pages = sorted(client.pages)
         mem_before = rss_mib(proc.pid)
         samples: list[tuple[float, float]] = []
         t0 = time.perf_counter()
@@ -185,12 +196,7 @@ async def server_time(repeats: int, app_dir: Path | None) -> dict:
     with streamlit_server(cwd=app_dir) as (url, _proc, _):
         async with StreamlitClient(url) as client:
             s = Session(client, 0, random.Random(0), errors := [])
-            for page in ("walk", "manifold", "", "train", "encode", "metrics"):
-                await s.goto(page, timeout=120)  # first visits fill the caches
-            await s.goto("manifold")
-            for n in range(5, 31):  # every grid size the load test uses, cached
-                s.client.set_int(s.last.keyed["manifold_n"][0], n)
-                s.check(await client.run("manifold", timeout=120), "grid")
+            await warm(s)
             for _ in range(repeats):
                 for page in ("walk", "manifold"):
                     times.setdefault(f"{page}_page_run", []).append(await s.goto(page))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -20,6 +21,7 @@ class RunResult:
     def __init__(self) -> None:
         self.sliders: dict[str, tuple[str, str]] = {}  # label -> (widget id, fragment id or "")
         self.keyed: dict[str, tuple[str, str]] = {}  # user key -> (widget id, fragment id or "")
+        self.widget_ids: set[str] = set()  # every widget drawn in this run
         self.components: dict[str, dict] = {}  # user key -> st.components.v2 data (JSON) or {"bytes": n}
         self.exceptions: list[str] = []
         self.images = 0
@@ -36,6 +38,7 @@ class StreamlitClient:
         self.ws = None
         self.pages: dict[str, str] = {}  # url path -> page_script_hash
         self.widgets: dict[str, WidgetState] = {}
+        self.page: str | None = None  # the page of the last run
         self.cached: dict[str, ForwardMsg] = {}  # cacheable messages by hash: their hashes go back as a browser's do
         self.bytes_received = 0
 
@@ -43,7 +46,17 @@ class StreamlitClient:
         import websockets
 
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=2**28)
+        self.sock = self.ws.transport.get_extra_info("socket")
+        if self.sock is not None:  # as browsers do: no Nagle delay on small messages
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self
+
+    def _quickack(self) -> None:
+        """Acknowledge at once (Linux resets this after each read). Without it the server's
+        small messages wait on this client's delayed ACK (~40 ms on loopback, Nagle's algorithm),
+        and every run would look at least 40 ms long whatever the server did."""
+        if self.sock is not None and hasattr(socket, "TCP_QUICKACK"):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     async def __aexit__(self, *exc) -> None:
         await self.ws.close()
@@ -54,9 +67,15 @@ class StreamlitClient:
         self.widgets[widget_id] = state
 
     def set_json(self, widget_id: str, value) -> None:
-        """A JSON-valued widget: a component's state, a chart's selection."""
+        """A JSON-valued widget: an st.components.v2 component's state."""
         state = WidgetState(id=widget_id)
         state.json_value = json.dumps(value)
+        self.widgets[widget_id] = state
+
+    def set_string(self, widget_id: str, value: str) -> None:
+        """A string-valued widget: e.g. a plotly chart's selection, as JSON text."""
+        state = WidgetState(id=widget_id)
+        state.string_value = value
         self.widgets[widget_id] = state
 
     def set_int(self, widget_id: str, value: int) -> None:
@@ -66,6 +85,9 @@ class StreamlitClient:
 
     async def run(self, page: str = "", fragment_id: str = "", timeout: float = 60.0) -> RunResult:
         """Rerun the page (or only one fragment of it, as a browser does for widgets inside one)."""
+        if page != self.page:  # a page switch: the old page's widgets are gone
+            self.widgets = {}
+        self.page = page
         msg = BackMsg()
         rerun = msg.rerun_script
         rerun.query_string = ""
@@ -76,11 +98,13 @@ class StreamlitClient:
         rerun.widget_states.CopyFrom(WidgetStates(widgets=list(self.widgets.values())))
         rerun.cached_message_hashes.extend(sorted(self.cached))
         t0 = time.perf_counter()
+        self._quickack()
         await self.ws.send(msg.SerializeToString())
         result = RunResult()
         async with asyncio.timeout(timeout):
             while True:
                 raw = await self.ws.recv()
+                self._quickack()
                 self.bytes_received += len(raw)
                 fwd = ForwardMsg()
                 fwd.ParseFromString(raw)
@@ -100,6 +124,9 @@ class StreamlitClient:
                     if fwd.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                         break
         result.seconds = time.perf_counter() - t0
+        if not fragment_id and result.status == ForwardMsg.FINISHED_SUCCESSFULLY:
+            # as a browser does: widgets no longer on the page no longer send their state
+            self.widgets = {k: v for k, v in self.widgets.items() if k in result.widget_ids}
         return result
 
     @staticmethod
@@ -109,6 +136,7 @@ class StreamlitClient:
         widget_id = getattr(widget, "id", "") if widget is not None else ""
         if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
             result.keyed[widget_id.split("-", 2)[2]] = (widget_id, fragment_id)
+            result.widget_ids.add(widget_id)
         if kind == "slider":
             result.sliders[el.slider.label] = (el.slider.id, fragment_id)
         elif kind == "bidi_component":

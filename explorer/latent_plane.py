@@ -10,8 +10,9 @@ Python (a model switch, an encoded image, a reset) goes back to the plane as `z0
 
 Two components share one JS module: a loader that receives the model as one binary blob
 (`model_blob`: float16 matrices, float32 first layer and biases, the test points) and keeps it
-in the browser, and the plane itself, whose data is a few hundred bytes. The loader is only
-mounted while the plane has not reported the model as loaded, so the weights cross the wire
+in the browser, and the plane itself, whose data is a few hundred bytes. The loader is mounted
+once per model and session (the blob stays in the page across page switches; a plane that finds
+its model missing says so in its next commit and gets it again), so the weights cross the wire
 once per model and browser session. Where no JavaScript component can run (AppTest, or a
 Streamlit without st.components.v2) `available()` is False and pages use plain widgets.
 """
@@ -197,6 +198,9 @@ def weight_bytes(ckpt: Checkpoint) -> int:
 # ---- state: the z the server holds ---------------------------------------------------------
 
 
+SENT_MODELS = "latent_plane.models"  # models this session's page holds (every plane shares them)
+
+
 def _k(key: str, what: str) -> str:
     return f"{key}.{what}"
 
@@ -236,7 +240,9 @@ def _on_commit(key: str, latent_dim: int, n_points: int) -> None:
         return
     st.session_state[_k(key, "z")] = z
     st.session_state[_k(key, "pick")] = pick
-    st.session_state[_k(key, "have")] = have
+    # The browser says which models it holds: one it lacks (a failed load) is sent again.
+    st.session_state[SENT_MODELS] = [m for m in st.session_state.get(SENT_MODELS, []) if m in have]
+    st.session_state[_k(key, "echo")] = True  # the browser already shows this z
 
 
 def _texts() -> dict:
@@ -284,14 +290,24 @@ def latent_plane(
     d = ckpt.config.latent_dim
     if get_z(key) is None or len(get_z(key)) != d:
         set_z(key, np.zeros(d))
-    if model_key not in st.session_state.get(_k(key, "have"), []):
+    sent = st.session_state.setdefault(SENT_MODELS, [])
+    if model_key not in sent:  # once per model and session: the page keeps it across page switches
         _loader(key=_k(key, "model"), data=model_blob(model_key, ckpt, mu, logvar, labels), height="content")
+        sent.append(model_key)
+    rev = st.session_state.get(_k(key, "rev"), 0)
+    z0, pick = get_z(key), get_pick(key)
+    last = st.session_state.get(_k(key, "sent"))
+    if st.session_state.pop(_k(key, "echo"), False) and last and last[0] == (model_key, rev):
+        # After a commit the plane already shows z: send the same data as before, so the element
+        # is byte-identical and Streamlit sends the browser a reference to it, not its 40 kB again.
+        z0, pick = last[1], last[2]
+    st.session_state[_k(key, "sent")] = ((model_key, rev), z0, pick)
     data = {
         "instance": key,
         "model_key": model_key,
-        "z0": get_z(key),
-        "z0_rev": st.session_state.get(_k(key, "rev"), 0),
-        "pick": get_pick(key),
+        "z0": z0,
+        "z0_rev": rev,
+        "pick": pick,
         "star": star,
         "paths": paths and len(mu) > 0,
         "range": plane_range(mu),

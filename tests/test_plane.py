@@ -165,3 +165,42 @@ def test_encode_binarises_for_a_model_trained_on_binary_pixels(app, tmp_path):
     with torch.no_grad():
         expected = ckpt.model.encode(binarize(x, "static"))[0][0]
     assert np.allclose(at.session_state["encoded_mu"], expected.numpy(), atol=1e-5)
+
+
+def test_the_weights_cross_the_wire_once_per_model_and_session(tmp_path):
+    """Through Streamlit's own protocol, as a browser tab: the first Walk run carries the model
+    blob; later page runs and commits carry the plane's small data, never the weights again."""
+    import asyncio
+
+    from browser import streamlit_server
+
+    from bench.ws_client import StreamlitClient
+
+    async def visit(url) -> list[int]:
+        sizes = []
+        async with StreamlitClient(url) as c:
+            first = await c.run("walk", timeout=120)
+            assert "walk_plane.model" in first.components
+            sizes.append(c.bytes_received)
+            for page in ("manifold", "walk"):  # away and back, without touching the plane
+                r = await c.run(page)
+                assert not r.exceptions
+            assert "walk_plane.model" not in r.components and "walk_plane" in r.components
+            sizes.append(c.bytes_received)
+            widget_id, fragment = r.keyed["walk_plane"]
+            model_key = r.components["walk_plane"]["model_key"]
+            commit = {"z": [0.5, -0.25], "pick": None, "have": [model_key], "seq": 1}
+            c.set_json(widget_id, {"commit": commit})
+            r = await c.run("walk", fragment_id=fragment)
+            assert not r.exceptions and "walk_plane" in r.components
+            sizes.append(c.bytes_received)
+            r = await c.run("encode")  # another plane, the same model: not sent again either
+            assert not r.exceptions and not any(k.endswith(".model") for k in r.components)
+        return sizes
+
+    env = {"VAE_EXPLORER_RUNS": str(tmp_path), "VAE_EXPLORER_MODELS": str(tmp_path)}
+    with streamlit_server(env=env) as (url, _proc, _):
+        first, after_pages, after_commit = asyncio.run(visit(url))
+    assert first > 1_000_000  # the fashion-mnist blob
+    assert after_pages - first < 400_000  # two page runs (the Manifold figure included), no weights
+    assert after_commit - after_pages < 5_000  # a commit: a reference to the unchanged plane
