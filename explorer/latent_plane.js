@@ -495,14 +495,17 @@ class Plane {
       this.star(ctx, x, y, 15, c.star, c.dark ? "#ffffff" : "#000000");
       this.starPx = [x, y];
     } else this.starPx = null;
-    // 7. the crosshair
+    // 7. the crosshair: a ring with arms outside it and a dot at z, leaving what lies under z
+    //    (a point, the star) visible inside the ring
     const [x, y] = this.toPx(this.z[0], this.zIndex(1));
-    for (const [col, w] of [[c.halo, 5], [c.text, 2]]) {
+    for (const [col, w] of [[c.halo, 5], [c.text, 2.5]]) {
       ctx.strokeStyle = col; ctx.lineWidth = w;
-      ctx.beginPath(); ctx.arc(x, y, 9, 0, 2 * Math.PI); ctx.stroke();
-      ctx.beginPath(); ctx.moveTo(x - 16, y); ctx.lineTo(x - 5, y); ctx.moveTo(x + 5, y); ctx.lineTo(x + 16, y);
-      ctx.moveTo(x, y - 16); ctx.lineTo(x, y - 5); ctx.moveTo(x, y + 5); ctx.lineTo(x, y + 16); ctx.stroke();
+      ctx.beginPath(); ctx.arc(x, y, 18, 0, 2 * Math.PI); ctx.stroke();
+      ctx.beginPath(); ctx.moveTo(x - 29, y); ctx.lineTo(x - 18, y); ctx.moveTo(x + 18, y); ctx.lineTo(x + 29, y);
+      ctx.moveTo(x, y - 29); ctx.lineTo(x, y - 18); ctx.moveTo(x, y + 18); ctx.lineTo(x, y + 29); ctx.stroke();
     }
+    ctx.beginPath(); ctx.arc(x, y, 2.5, 0, 2 * Math.PI);
+    ctx.fillStyle = c.text; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = c.halo; ctx.stroke();
     ctx.restore();
     this.crossPx = [x, y];
     this.drawDecoded();

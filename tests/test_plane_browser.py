@@ -301,7 +301,7 @@ def test_markers_are_visible_in_dark_mode(server, browser):
     api = open_walk(pg, server)
     x, y = api("crosshair()")
     bg = api("staticPixelAt(a[0], a[1])", [x + 40, y + 300])  # empty plane, far from the points
-    ring = api("pixelAt(a[0], a[1])", [x + 9, y])  # on the crosshair's ring
+    ring = api("pixelAt(a[0], a[1])", [x + 18, y])  # on the crosshair's ring
     assert sum(bg[:3]) < 150  # the plane follows the dark theme
     assert sum(ring[:3]) > 500  # and the crosshair is light on it
     ctx.close()
