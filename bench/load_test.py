@@ -198,8 +198,8 @@ async def server_time(repeats: int, app_dir: Path | None) -> dict:
             s = Session(client, 0, random.Random(0), errors := [])
             await warm(s)
             for _ in range(repeats):
-                for page in ("walk", "manifold"):
-                    times.setdefault(f"{page}_page_run", []).append(await s.goto(page))
+                for page in ("walk", "manifold", "", "train", "encode", "metrics"):
+                    times.setdefault(f"{page or 'home'}_page_run", []).append(await s.goto(page))
                 await s.goto("walk")
                 times.setdefault("walk_commit", []).append(await s.walk(False))
                 times.setdefault("point_click", []).append(await s.walk(True))
