@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from vae_core.data import load_dataset
+from vae_core.elbo import seeded_generator
 from vae_core.errors import VAECoreError
 from vae_core.model import VAE, VAEConfig
 from vae_core.pipeline import finish_training
@@ -68,7 +69,8 @@ class TrainingJob:
                 n_show = min(2000, len(data.x_test))
                 data.x_test, data.y_test = data.x_test[:n_show], data.y_test[:n_show]
                 self.labels, self.class_names = data.y_test.numpy(), data.class_names
-                model = VAE(VAEConfig(**self.model_cfg, input_shape=data.image_shape))
+                model_cfg = VAEConfig(**self.model_cfg, input_shape=data.image_shape)
+                model = VAE(model_cfg, generator=seeded_generator(self.train_cfg.seed))
                 self.status = "training"
                 result = train(model, data, self.train_cfg, self._on_epoch, want_latents=True)
                 self.status = "evaluating"

@@ -127,6 +127,7 @@ def test_good_checkpoint_upload_becomes_active(app):
     assert (ref.kind, ref.name) == ("upload", "mine")
 
 
+@pytest.mark.slow
 def test_train_page_trains_digits_and_activates_the_model(app, tmp_path):
     at = goto(app, "pages/train.py")
     at.number_input(key="tr_epochs").set_value(2)

@@ -54,6 +54,7 @@ def test_decode_latency_smoke():
     assert r["single_z_decode_to_uint8"]["n"] == 4 and r["grid_5x5_decode_and_tile"]["median_ms"] > 0
 
 
+@pytest.mark.slow
 def test_floor_smoke():
     from bench import floor
 
@@ -100,6 +101,7 @@ def test_app_latency_smoke():
     assert sent["params"] > 100_000 and sent["sent_weight_bytes"] < sent["float32_weight_bytes"]
 
 
+@pytest.mark.slow
 def test_load_test_short_form_has_no_errors():
     from bench import load_test
 
@@ -118,6 +120,7 @@ def test_server_time_smoke():
     assert r["walk_commit"]["n"] == r["walk_page_run"]["n"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not in_git_checkout(), reason="needs git and a git checkout (it compares against a git revision)")
 def test_ab_trainer_smoke():
     from bench import ab_trainer
@@ -130,3 +133,38 @@ def test_ab_trainer_smoke():
     assert r["base"]["precision"] == r["this"]["precision"]
     assert r["ratio_base_over_this"] > 0
     assert worktrees() == before  # the temporary worktree is gone
+
+
+@pytest.mark.slow
+def test_train_speed_whole_process_smoke(fake_fashion):
+    from bench import train_speed
+
+    r = train_speed.main(
+        [
+            "--whole-process",
+            "--data-dir",
+            str(fake_fashion),
+            "--device",
+            "cpu",
+            "--train-args",
+            "--epochs 1 --hidden 32 --eval-k 2 --device cpu",
+            "--ref-epochs",
+            "1",
+            "--target-override",
+            "100000",
+        ]
+    )
+    ours, ref = r["vae_core_cli"], r["reference_process"]
+    assert ours["epochs"] == 1 and ours["wall_seconds"] > ours["train_seconds"] > 0
+    assert any("IW score" in line for line in ours["printed"])  # the CLI's own output, named honestly
+    assert ref["reached"]["epoch"] == 1 and ref["epochs_run"] == 1
+    assert r["ratio_reference_over_ours"] > 0
+
+
+def test_eval_speed_smoke():
+    from bench import eval_speed
+
+    ckpt = str(ROOT / "checkpoints" / "digits.safetensors")
+    r = eval_speed.main(["--checkpoint", ckpt, "--on-sample", "--k", "3", "--n", "20"])
+    assert r["n_images"] == 20 and r["k"] == 3 and set(r["median_seconds"]) == {"float32", "bf16"}
+    assert abs(r["iw_difference_bf16_minus_float32"]) < 1.0

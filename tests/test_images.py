@@ -92,7 +92,7 @@ def test_awkward_but_valid_images_are_converted(case):
         ("text", "not a readable image"),
         ("truncated", "not a readable image"),
         ("empty", "empty"),
-        ("bomb", "megapixels|decompression bomb"),
+        pytest.param("bomb", "megapixels|decompression bomb", marks=pytest.mark.slow),
         ("too_big_file", "limit"),
     ],
 )

@@ -97,6 +97,7 @@ def cli(*args, **kw):
     )
 
 
+@pytest.mark.slow
 def test_cli_train_eval_manifold_smoke(tmp_path):
     out = tmp_path / "tiny.safetensors"
     r = cli(
@@ -118,10 +119,13 @@ def test_cli_train_eval_manifold_smoke(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "epoch   2/2" in r.stdout and out.is_file()
+    # continuous pixels and a Bernoulli decoder: a score, named as such, with its standard error
+    assert "IW score (not a normalised density), k=5, 360 of 360 test images" in r.stdout and "±" in r.stdout
     r = cli("eval", str(out), "--k", "5")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout.strip().splitlines()[-1])
-    assert {"test_elbo", "test_iw_ll", "k", "dataset", "n_test"} <= set(result)
+    assert {"test_elbo", "test_iw_ll", "k", "dataset", "n_test", "test_iw_se", "score_name"} <= set(result)
+    assert result["score_name"] == "IW score (not a normalised density)"
     assert result["n_test"] == 360 and result["k"] == 5 and result["test_elbo"] < 0
     png = tmp_path / "m.png"
     r = cli("manifold", str(out), "--out", str(png), "--n", "6", "--spacing", "linear")
@@ -129,6 +133,7 @@ def test_cli_train_eval_manifold_smoke(tmp_path):
     assert Image.open(png).size == (48, 48)
 
 
+@pytest.mark.slow
 def test_cli_errors_are_messages_not_tracebacks(tmp_path):
     marker, files = evil_files(tmp_path)
     for f in files:

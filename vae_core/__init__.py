@@ -5,6 +5,7 @@ explorer app draws with. No UI code lives here.
 
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
+from .datasets import DATASETS, DatasetInfo, dataset_info
 from .elbo import ELBOTerms, elbo_terms, iw_log_likelihood, kl_std_normal
 from .errors import (
     CheckpointError,
@@ -16,7 +17,8 @@ from .errors import (
     VAECoreError,
 )
 from .evaluate import Metrics, encode, evaluate
-from .model import VAE, VAEConfig, VAEOutput
+from .model import VAE, VAEConfig, VAEOutput, parse_hidden
+from .settings import build_configs, defaults_for, user_settings
 from .train import EpochReport, TrainConfig, TrainResult, train
 
 __all__ = [
@@ -29,6 +31,13 @@ __all__ = [
     "kl_std_normal",
     "Dataset",
     "load_dataset",
+    "DATASETS",
+    "DatasetInfo",
+    "dataset_info",
+    "parse_hidden",
+    "build_configs",
+    "defaults_for",
+    "user_settings",
     "TrainConfig",
     "TrainResult",
     "EpochReport",

@@ -10,57 +10,48 @@ import time
 from .errors import VAECoreError
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be like 512,256, got {text!r}") from None
-
-
 def _parser() -> argparse.ArgumentParser:
-    from .data import DATASETS, PIXELS
-    from .elbo import ESTIMATORS
-    from .model import ACTIVATIONS, GAUSSIAN_VARIANCES, LIKELIHOODS, VAEConfig
-    from .train import TrainConfig
+    from .datasets import NAMES
+    from .pipeline import DEFAULT_EVAL_IMAGES, DEFAULT_EVAL_K, FULL_EVAL_K
+    from .settings import add_arguments
 
-    m, t = VAEConfig(), TrainConfig()
     p = argparse.ArgumentParser(prog="python -m vae_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    tr = sub.add_parser("train", help="train a VAE and save a checkpoint")
-    tr.add_argument("--dataset", required=True, choices=DATASETS)
+    tr = sub.add_parser(
+        "train",
+        help="train a VAE and save a checkpoint",
+        description="Train a VAE and save a checkpoint. Every setting left out takes the dataset's default.",
+    )
+    tr.add_argument("--dataset", required=True, choices=NAMES)
     tr.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
     tr.add_argument("--data-dir", help="folder with the dataset's raw IDX files")
-    tr.add_argument("--epochs", type=int, default=t.epochs)
-    tr.add_argument("--device", default=t.device, choices=["auto", "cpu", "cuda"])
-    tr.add_argument("--batch-size", type=int, default=t.batch_size, help="0 = auto")
-    tr.add_argument("--lr", type=float, default=t.lr)
-    tr.add_argument("--lr-final-frac", type=float, default=t.lr_final_frac)
-    tr.add_argument("--beta", type=float, default=t.beta)
-    tr.add_argument("--warmup-epochs", type=int, default=t.warmup_epochs)
-    tr.add_argument("--estimator", default=t.estimator, choices=ESTIMATORS)
-    tr.add_argument("--samples", type=int, default=t.n_samples, help="L, draws of z per example")
-    tr.add_argument("--pixels", default=t.pixels, choices=PIXELS)
-    tr.add_argument("--seed", type=int, default=t.seed)
-    tr.add_argument("--no-cuda-graph", action="store_true", help="train eagerly on CUDA")
+    add_arguments(tr)  # one option per field of VAEConfig and TrainConfig
     tr.add_argument(
-        "--cpu-bf16",
-        default=t.cpu_bf16,
-        choices=["auto", "on", "off"],
-        help="bf16 forward/backward on the CPU, float32 weights (auto: where the CPU has bf16 instructions)",
+        "--eval-k", type=int, default=DEFAULT_EVAL_K, help="importance samples for the final IW estimate (0: none)"
     )
-    tr.add_argument("--latent-dim", type=int, default=m.latent_dim)
-    tr.add_argument("--hidden", type=_hidden, default=m.hidden, help="e.g. 512,256")
-    tr.add_argument("--activation", default=m.activation, choices=sorted(ACTIVATIONS))
-    tr.add_argument("--likelihood", default=m.likelihood, choices=LIKELIHOODS)
-    tr.add_argument("--gaussian-variance", default=m.gaussian_variance, choices=GAUSSIAN_VARIANCES)
-    tr.add_argument("--gaussian-std", type=float, default=m.gaussian_std)
-    tr.add_argument("--eval-k", type=int, default=500, help="importance samples for the final log p(x)")
+    tr.add_argument(
+        "--eval-n",
+        type=int,
+        default=DEFAULT_EVAL_IMAGES,
+        help="test images for the IW estimate, the first n (0: all); its standard error is printed",
+    )
+    tr.add_argument(
+        "--full-eval",
+        action="store_true",
+        help=f"the full evaluation: k={FULL_EVAL_K} on every test image (overrides --eval-k and --eval-n)",
+    )
     tr.add_argument("--sample-size", type=int, default=2000, help="test images stored in the checkpoint")
 
     ev = sub.add_parser("eval", help="test ELBO and importance-weighted log-likelihood of a checkpoint")
     ev.add_argument("path")
-    ev.add_argument("--k", type=int, default=500)
+    ev.add_argument("--k", type=int, default=500, help="importance samples per image")
+    ev.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "bf16", "auto"],
+        help="the IW decoder passes: float32, bf16 (densities stay float32), or auto (bf16 where the CPU has it)",
+    )
     ev.add_argument("--data-dir")
     ev.add_argument("--on-sample", action="store_true", help="use the test sample stored in the file (offline)")
     ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -85,40 +76,23 @@ def cmd_train(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data import load_dataset
-    from .model import VAE, VAEConfig
-    from .pipeline import finish_training
-    from .train import TrainConfig, resolve_device, train
+    from .elbo import seeded_generator
+    from .model import VAE
+    from .pipeline import FULL_EVAL_K, finish_training
+    from .settings import build_configs, values_from_args
+    from .train import resolve_device, train
 
-    model_args = dict(
-        latent_dim=a.latent_dim,
-        hidden=a.hidden,
-        activation=a.activation,
-        likelihood=a.likelihood,
-        gaussian_variance=a.gaussian_variance,
-        gaussian_std=a.gaussian_std,
-    )
-    VAEConfig(**model_args)  # refuse bad settings before loading any data
-    train_cfg = TrainConfig(
-        epochs=a.epochs,
-        batch_size=a.batch_size,
-        lr=a.lr,
-        lr_final_frac=a.lr_final_frac,
-        beta=a.beta,
-        warmup_epochs=a.warmup_epochs,
-        estimator=a.estimator,
-        n_samples=a.samples,
-        pixels=a.pixels,
-        seed=a.seed,
-        device=a.device,
-        cuda_graph=not a.no_cuda_graph,
-        cpu_bf16=a.cpu_bf16,
-    )
-    train_cfg.validate()
-    if a.eval_k < 0 or a.sample_size < 0:
-        raise VAECoreError("--eval-k and --sample-size must be >= 0")
-    device = resolve_device(a.device)
+    model_cfg, train_cfg = build_configs(a.dataset, values_from_args(a))  # refuse bad settings before loading data
+    if a.eval_k < 0 or a.eval_n < 0 or a.sample_size < 0:
+        raise VAECoreError("--eval-k, --eval-n and --sample-size must be >= 0")
+    eval_k, eval_n = (FULL_EVAL_K, 0) if a.full_eval else (a.eval_k, a.eval_n)
+    device = resolve_device(train_cfg.device)
+    if device.type == "cuda":
+        import torch
+
+        torch.set_float32_matmul_precision("high")  # TF32: this process is ours to configure
     data = load_dataset(a.dataset, a.data_dir)
-    model = VAE(VAEConfig(**model_args, input_shape=data.image_shape))
+    model = VAE(model_cfg, generator=seeded_generator(train_cfg.seed))
     print(
         f"{data.name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}; device {device}"
     )
@@ -135,28 +109,37 @@ def cmd_train(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     result = train(model, data, train_cfg, on_epoch)
     bar.close()
-    print(f"trained in {time.perf_counter() - t0:.1f} s; evaluating (k={a.eval_k}) ...")
+    n_iw = min(eval_n or len(data.x_test), len(data.x_test))
+    print(f"trained in {time.perf_counter() - t0:.1f} s; evaluating (k={eval_k} on {n_iw} test images) ...")
     ckpt_path, metrics = finish_training(
         a.out,
         result,
         data,
         train_cfg,
-        eval_k=a.eval_k,
+        eval_k=eval_k,
         sample_size=a.sample_size,
         command="python -m vae_core " + " ".join(sys.argv[1:]),
+        eval_images=eval_n or None,
+        precision="auto",
     )
-    print(
-        f"test ELBO {metrics['test_elbo']:.2f} nats, IW log p(x) (k={a.eval_k}) "
-        f"{metrics.get('test_iw_ll') or float('nan'):.2f} nats"
-    )
+    print(f"test ELBO {metrics['test_elbo']:.2f} nats ({metrics['n_test']} test images; {metrics['test_pixels']})")
+    if metrics["test_iw_ll"] is not None:
+        se = f" ± {metrics['test_iw_se']:.2f} (standard error over images)" if metrics["test_iw_se"] else ""
+        print(
+            f"{metrics['score_name']}, k={metrics['k']}, {metrics['iw_n_test']} of {metrics['n_test']} test images: "
+            f"{metrics['test_iw_ll']:.2f}{se} nats"
+        )
+        if metrics["iw_n_test"] < metrics["n_test"] or metrics["k"] < FULL_EVAL_K:
+            print(f"  (the full evaluation: --full-eval, or later: python -m vae_core eval {a.out})")
     print(f"saved {ckpt_path}")
     return 0
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
-    from .data import eval_pixels, load_dataset
+    from .data import eval_pixels, eval_protocol, load_dataset
     from .evaluate import evaluate
+    from .scores import score_name
     from .train import resolve_device
 
     ckpt = load_checkpoint(a.path)
@@ -173,10 +156,14 @@ def cmd_eval(a: argparse.Namespace) -> int:
     device = resolve_device(a.device)
     ckpt.model.to(device)
     print(f"evaluating {a.path} on {len(x)} images of {name} with k={a.k} on {device} ...", file=sys.stderr)
-    m = evaluate(ckpt.model, x, k=a.k)
+    m = evaluate(ckpt.model, x, k=a.k, precision=a.precision)
     out = {
         "test_elbo": m.elbo,
         "test_iw_ll": m.iw_ll,
+        "test_iw_se": m.iw_se,
+        "score_name": score_name(ckpt.meta),
+        "test_pixels": eval_protocol(ckpt.pixels),
+        "precision": m.precision,
         "k": m.k,
         "dataset": name,
         "n_test": m.n,

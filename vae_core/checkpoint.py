@@ -22,9 +22,24 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .data import eval_pixels
+from .data import encoder_input, eval_pixels
 from .errors import CheckpointError, ConfigError
 from .model import VAE, VAEConfig
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Pixel means in [0, 1] -> uint8 0..255 (rounded)."""
+    return (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+
+
+def to_levels(x: torch.Tensor, levels: int) -> tuple[torch.Tensor, int]:
+    """Pixels in [0, 1] -> (uint8 k, levels) with x = k / levels exactly, where x lies on that
+    grid (digits: k / 16); otherwise rounded to 8 bits, (k, 255)."""
+    k = (x.clamp(0, 1) * levels).round()
+    if levels != 255 and not torch.allclose(k / levels, x, atol=1e-6):
+        return to_levels(x, 255)
+    return k.to(torch.uint8), levels
+
 
 FORMAT = "vae_core.checkpoint/1"
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # larger files are refused before reading
@@ -36,7 +51,7 @@ SAMPLE_PREFIX = "sample."  # tensors of the stored test-set sample, beside the w
 class Checkpoint:
     model: VAE  # in eval mode, on the CPU
     meta: dict  # dataset, pixels, train config, history, metrics, versions, created
-    sample_images: torch.Tensor | None = None  # (n, C, H, W) uint8: a test-set sample
+    sample_levels: torch.Tensor | None = None  # (n, C, H, W) uint8: a test-set sample, pixel = k / levels
     sample_labels: torch.Tensor | None = None  # (n,) int64
     path: str | None = None
 
@@ -48,12 +63,31 @@ class Checkpoint:
     def class_names(self) -> list[str]:
         return list(self.meta.get("dataset", {}).get("class_names", []))
 
+    @property
+    def levels(self) -> int:
+        """The stored sample's divisor: 16 for digits (exact k/16), 255 for 8-bit data and old files."""
+        return int(self.meta.get("dataset", {}).get("levels", 255))
+
+    @property
+    def pixels(self) -> str:
+        return self.meta.get("dataset", {}).get("pixels", "continuous")
+
+    @property
+    def sample_images(self) -> torch.Tensor | None:
+        """The stored test sample for display: (n, C, H, W) uint8 0..255."""
+        if self.sample_levels is None or self.levels == 255:
+            return self.sample_levels
+        return to_uint8(self.sample_levels.float() / self.levels)
+
     def sample_x(self) -> torch.Tensor | None:
-        """The stored test sample as the model saw test data: (n, D) floats in [0, 1]."""
-        if self.sample_images is None:
+        """The stored test sample as the model is scored on test data: (n, D) floats in [0, 1]."""
+        if self.sample_levels is None:
             return None
-        x = self.sample_images.flatten(1).float() / 255.0
-        return eval_pixels(x, self.meta.get("dataset", {}).get("pixels", "continuous"))
+        return eval_pixels(self.sample_levels.flatten(1).float() / self.levels, self.pixels)
+
+    def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
+        """A user's image x in [0, 1] as this model's encoder expects it (binarised models: 0/1)."""
+        return encoder_input(x, self.pixels)
 
 
 def library_versions() -> dict[str, str]:
@@ -204,8 +238,12 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     model.eval()
     images, labels = tensors.get(SAMPLE_PREFIX + "images"), tensors.get(SAMPLE_PREFIX + "labels")
     if images is not None:
+        levels = meta.get("dataset", {}).get("levels", 255) if isinstance(meta.get("dataset"), dict) else 255
         ok = (
-            images.dtype == torch.uint8
+            isinstance(levels, int)
+            and 1 <= levels <= 255
+            and (images.numel() == 0 or int(images.max()) <= levels)
+            and images.dtype == torch.uint8
             and labels is not None
             and images.ndim == 4
             and tuple(images.shape[1:]) == tuple(config.input_shape)
@@ -213,7 +251,7 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
         )
         if not ok:
             raise CheckpointError(f"{name}: its stored test sample does not match the model's input shape")
-    return Checkpoint(model=model, meta=meta, sample_images=images, sample_labels=labels, path=name)
+    return Checkpoint(model=model, meta=meta, sample_levels=images, sample_labels=labels, path=name)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -7,6 +7,7 @@ dimensions), never averaged over pixels.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -55,13 +56,27 @@ def recon_log_prob(model: VAE, x: torch.Tensor, x_logits: torch.Tensor, x_logvar
     return log_normal_diag(x, mean, x_logvar)
 
 
-def elbo_terms(model: VAE, x: torch.Tensor, estimator: str = "analytic", n_samples: int = 1) -> ELBOTerms:
-    """Per-example SGVB estimate of the ELBO with L = n_samples draws of z.
+def elbo_terms(
+    model: VAE,
+    x: torch.Tensor,
+    estimator: str = "analytic",
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
+) -> ELBOTerms:
+    """Per-example SGVB estimate of the ELBO with L = n_samples draws of z from `generator`
+    (default: a new generator seeded with 0 on x's device; the global RNG is never used).
 
     estimator "analytic" is the paper's estimator B (analytic KL + MC reconstruction);
     "mc" is estimator A (MC average of log p(x, z) - log q(z|x)).
     """
-    return terms_from_output(model, x, model(x, n_samples), estimator)
+    gen = generator if generator is not None else seeded_generator(0, x.device)
+    return terms_from_output(model, x, model(x, n_samples, gen), estimator)
+
+
+def seeded_generator(seed: int = 0, device: torch.device | str = "cpu") -> torch.Generator:
+    """A new torch.Generator on `device`, seeded. Every random draw in vae_core comes from one
+    (a public function given none uses seed 0); torch's global RNG is never used."""
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 def terms_from_output(model: VAE, x: torch.Tensor, out: VAEOutput, estimator: str = "analytic") -> ELBOTerms:
@@ -76,15 +91,13 @@ def terms_from_output(model: VAE, x: torch.Tensor, out: VAEOutput, estimator: st
     return ELBOTerms(recon, kl, recon - kl)
 
 
-def iw_log_weights(model: VAE, x: torch.Tensor, k: int) -> torch.Tensor:
-    """log p(x, z_k) - log q(z_k|x) for k draws z_k ~ q(z|x): shape (k, B)."""
-    out = model(x, k)
-    log_px_z = recon_log_prob(model, x, out.x_logits, out.x_logvar)
-    return log_px_z + log_std_normal(out.z) - log_normal_diag(out.z, out.mu, out.logvar)
+Decoder = Callable[[torch.Tensor], tuple[torch.Tensor, "torch.Tensor | None"]]
 
 
 @torch.no_grad()
-def iw_log_likelihood(model: VAE, x: torch.Tensor, k: int = 500, chunk: int = 100) -> torch.Tensor:
+def iw_log_likelihood(
+    model: VAE, x: torch.Tensor, k: int = 500, chunk: int = 100, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Importance-weighted estimate of log p(x) per example (B,), nats: log-mean-exp over k.
 
     Its expectation is a lower bound on log p(x) that is >= the ELBO and rises with k
@@ -93,11 +106,33 @@ def iw_log_likelihood(model: VAE, x: torch.Tensor, k: int = 500, chunk: int = 10
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100_000:
         raise InputError(f"k must be an integer from 1 to 100000, got {k!r}")
     x = check_images(x, model.config.input_shape).to(next(model.parameters()).device)
-    return iw_log_likelihood_unchecked(model, x, k, chunk)
+    gen = generator if generator is not None else seeded_generator(0, x.device)
+    mu, logvar = model.encode(x)
+    return iw_from_posterior(model, x, mu, logvar, k, gen, chunk=chunk)
 
 
 @torch.no_grad()
-def iw_log_likelihood_unchecked(model: VAE, x: torch.Tensor, k: int, chunk: int = 100) -> torch.Tensor:
-    """iw_log_likelihood for inputs already validated and on the model's device (x (B, D))."""
-    parts = [iw_log_weights(model, x, min(chunk, k - i)) for i in range(0, k, chunk)]
+def iw_from_posterior(
+    model: VAE,
+    x: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    k: int,
+    generator: torch.Generator,
+    decoder: Decoder | None = None,
+    chunk: int = 100,
+) -> torch.Tensor:
+    """iw_log_likelihood for x (B, D) already validated and encoded (mu, logvar), on one device.
+
+    Draws z in chunks of `chunk` per example; `decoder` maps z to (x_logits, x_logvar) in
+    float32 (default: the model's own; evaluate passes a bf16 one). The log weights
+    log p(x, z) - log q(z|x) are always computed in float32.
+    """
+    std, parts = torch.exp(0.5 * logvar), []
+    for i in range(0, k, chunk):
+        eps = torch.randn((min(chunk, k - i), *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
+        z = mu + std * eps  # (chunk, B, latent_dim)
+        x_logits, x_logvar = (decoder or model.decode_logits)(z)
+        log_px_z = recon_log_prob(model, x, x_logits, x_logvar)
+        parts.append(log_px_z + log_std_normal(z) - log_normal_diag(z, mu, logvar))  # (chunk, B)
     return torch.logsumexp(torch.cat(parts, 0), dim=0) - math.log(k)

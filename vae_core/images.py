@@ -14,13 +14,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from .datasets import dataset_info
 from .errors import ImageError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # uploads larger than this are refused unread
 MAX_IMAGE_PIXELS = 40_000_000  # width * height; more is refused before decoding (bombs)
 POLARITIES = ("auto", "keep", "invert")
-# How much of the frame the content fills in each dataset (MNIST: digits in a 20x20 box of 28x28).
-CONTENT_FIT = {"mnist": 20 / 28, "kmnist": 0.9, "fashion-mnist": 1.0, "digits": 1.0}
 
 
 def open_image(data: bytes) -> Image.Image:
@@ -125,4 +124,5 @@ def image_bytes_to_input(
     data: bytes, shape: tuple[int, int, int], polarity: str = "auto", dataset: str | None = None
 ) -> torch.Tensor:
     """Bytes of a PNG/JPEG -> model input (1, D), converted the way `dataset` looks."""
-    return to_model_input(open_image(data), shape, polarity, fit=CONTENT_FIT.get(dataset, 0.9))
+    info = dataset_info(dataset) if dataset else None  # how much of the frame content fills there
+    return to_model_input(open_image(data), shape, polarity, fit=info.content_fit if info else 0.9)

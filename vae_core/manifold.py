@@ -12,6 +12,7 @@ import math
 import numpy as np
 import torch
 
+from .checkpoint import to_uint8
 from .errors import ConfigError, InputError
 from .inputs import Z_LIMIT, check_latents
 from .model import VAE
@@ -57,21 +58,30 @@ def _erfinv(y: np.ndarray) -> np.ndarray:
 def latent_grid(z1: np.ndarray, z2: np.ndarray, latent_dim: int = 2, rest=None) -> torch.Tensor:
     """Grid points (n2 * n1, latent_dim), row-major with the top row at the largest z2.
 
-    Dimensions beyond the first two are held at `rest` (default 0, the prior's mean).
+    Dimensions beyond the first two are held at `rest`: latent_dim - 2 finite numbers (default
+    all 0, the prior's mean). Raises InputError for a `rest` of another length or with NaN/inf.
     """
     zz1, zz2 = np.meshgrid(z1, z2[::-1])  # image rows go down as z2 goes down
     z = np.zeros((zz1.size, latent_dim), np.float32)
     z[:, 0] = zz1.ravel()
     if latent_dim > 1:
         z[:, 1] = zz2.ravel()
-    if latent_dim > 2 and rest is not None:
-        z[:, 2:] = np.asarray(rest, np.float32)[: latent_dim - 2]
+    if rest is not None:
+        z[:, 2:] = _check_rest(rest, latent_dim)
     return torch.from_numpy(z)
 
 
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Pixel means in [0, 1] -> uint8 0..255 (rounded)."""
-    return (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+def _check_rest(rest, latent_dim: int) -> np.ndarray:
+    n = max(0, latent_dim - 2)
+    try:
+        r = np.asarray(rest, np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError(f"rest must be {n} numbers (the latent dimensions after the first two)") from None
+    if r.size != n:
+        raise InputError(f"rest must have {n} values for a {latent_dim}-D latent (dimensions 3..), got {r.size}")
+    if not np.isfinite(r).all():
+        raise InputError("rest contains NaN or infinite values; give finite numbers")
+    return r.clip(-Z_LIMIT, Z_LIMIT).astype(np.float32)
 
 
 def tile(images: torch.Tensor, ncol: int, pad: int = 0, pad_value: int = 255) -> np.ndarray:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
+from .fields import MAX_HIDDEN, MAX_LAYERS, parse_ints, setting, spec_of, validate_fields
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
@@ -22,32 +23,58 @@ GAUSSIAN_VARIANCES = ("fixed", "learned")
 
 @dataclass(frozen=True)
 class VAEConfig:
-    input_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) of one image; pixels in [0, 1]
-    hidden: tuple[int, ...] = (512, 256)  # encoder hidden widths; the decoder mirrors them
-    latent_dim: int = 2  # size of z; the explorer plots the first two dimensions
-    activation: str = "relu"  # "relu" or "tanh" (the paper used tanh)
-    likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (logits) or "gaussian" (sigmoid mean)
-    gaussian_variance: str = "fixed"  # gaussian only: "fixed" (sigma = gaussian_std) or "learned"
-    gaussian_std: float = 0.1  # gaussian only: the fixed observation std, in pixel units
+    """The network. Each field's help, choices and bounds are its metadata (vae_core.fields)."""
+
+    input_shape: tuple[int, ...] = setting(
+        (1, 28, 28), "Input shape", "(C, H, W) of one image; pixels in [0, 1]", ge=1, le=4096, max_len=3, user=False
+    )
+    hidden: tuple[int, ...] = setting(
+        (512, 256),
+        "Hidden sizes",
+        "encoder hidden widths, e.g. 512,256; the decoder mirrors them",
+        ge=1,
+        le=MAX_HIDDEN,
+        max_len=MAX_LAYERS,
+    )
+    latent_dim: int = setting(
+        2, "Latent size", "size of z; the explorer plots the first two dimensions", ge=1, le=512, ui_le=16
+    )
+    activation: str = setting(
+        "relu",
+        "Activation",
+        "hidden-layer nonlinearity (the paper used tanh)",
+        choices=tuple(ACTIVATIONS),
+        advanced=True,
+    )
+    likelihood: str = setting(
+        "bernoulli", "Likelihood", "p(x|z): bernoulli (logits) or gaussian (sigmoid mean)", choices=LIKELIHOODS
+    )
+    gaussian_variance: str = setting(
+        "fixed",
+        "Gaussian variance",
+        "gaussian only: fixed (sigma = gaussian_std) or learned per pixel (floored at gaussian_min_std)",
+        choices=GAUSSIAN_VARIANCES,
+        advanced=True,
+    )
+    gaussian_std: float = setting(
+        0.1,
+        "Gaussian σ",
+        "gaussian, fixed variance only: the observation std, in pixel units",
+        gt=0,
+        le=10,
+        advanced=True,
+    )
+    gaussian_min_std: float = setting(
+        0.01,
+        "Gaussian σ floor",
+        "gaussian, learned variance only: the smallest std the decoder can give a pixel (keeps the likelihood bounded)",
+        gt=0,
+        le=1,
+        advanced=True,
+    )
 
     def __post_init__(self) -> None:
-        # Checkpoints store the config as JSON, so lists come back where tuples went in.
-        object.__setattr__(self, "input_shape", _int_tuple("input_shape", self.input_shape))
-        object.__setattr__(self, "hidden", _int_tuple("hidden", self.hidden))
-        if not isinstance(self.latent_dim, int) or isinstance(self.latent_dim, bool):
-            raise ConfigError(f"latent_dim must be an integer, got {self.latent_dim!r}")
-        if not 1 <= self.latent_dim <= 512:
-            raise ConfigError(f"latent_dim must be between 1 and 512, got {self.latent_dim}")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
-        if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        if self.gaussian_variance not in GAUSSIAN_VARIANCES:
-            raise ConfigError(f"gaussian_variance must be one of {GAUSSIAN_VARIANCES}, got {self.gaussian_variance!r}")
-        std = float(self.gaussian_std)
-        if not (math.isfinite(std) and std > 0):
-            raise ConfigError(f"gaussian_std must be a positive number, got {self.gaussian_std!r}")
-        object.__setattr__(self, "gaussian_std", std)
+        validate_fields(self)
 
     @property
     def input_dim(self) -> int:
@@ -70,14 +97,9 @@ class VAEConfig:
         return cls(**d)
 
 
-def _int_tuple(name: str, value) -> tuple[int, ...]:
-    try:
-        out = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a list of positive integers, got {value!r}") from None
-    if not out or any(v < 1 or v > 65536 for v in out):
-        raise ConfigError(f"{name} must be a non-empty list of integers in 1..65536, got {value!r}")
-    return out
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'512,256' -> (512, 256): the one parser of hidden sizes (CLI, app), capped at MAX_HIDDEN."""
+    return parse_ints("hidden", text, spec_of(next(f for f in fields(VAEConfig) if f.name == "hidden")))
 
 
 class VAEOutput(NamedTuple):
@@ -97,15 +119,23 @@ def mlp(widths: list[int], activation: str) -> nn.Sequential:
 
 
 class VAE(nn.Module):
-    def __init__(self, config: VAEConfig = VAEConfig()) -> None:
+    """Encoder and decoder MLPs. Weights are drawn from `generator` (default: a new generator
+    seeded with 0, so `VAE(config)` is the same network every time); torch's global RNG is
+    never touched, which matters on a server where many sessions train at once.
+    """
+
+    def __init__(self, config: VAEConfig = VAEConfig(), generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.config = config
         h = list(config.hidden)
-        self.encoder = mlp([config.input_dim, *h], config.activation)
-        self.enc_out = nn.Linear(h[-1], 2 * config.latent_dim)  # -> (mu, logvar)
-        self.decoder = mlp([config.latent_dim, *reversed(h)], config.activation)
-        self.dec_out = nn.Linear(h[0], config.input_dim)  # -> logits (or pre-sigmoid mean)
-        self.dec_logvar = nn.Linear(h[0], config.input_dim) if config.learned_variance else None
+        with torch.device("meta"):  # no default init (it would draw from the global RNG)
+            self.encoder = mlp([config.input_dim, *h], config.activation)
+            self.enc_out = nn.Linear(h[-1], 2 * config.latent_dim)  # -> (mu, logvar)
+            self.decoder = mlp([config.latent_dim, *reversed(h)], config.activation)
+            self.dec_out = nn.Linear(h[0], config.input_dim)  # -> logits (or pre-sigmoid mean)
+            self.dec_logvar = nn.Linear(h[0], config.input_dim) if config.learned_variance else None
+        self.to_empty(device="cpu")
+        init_weights(self, generator if generator is not None else torch.Generator().manual_seed(0))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, D) or (B, C, H, W) in [0, 1] -> mu, logvar, each (B, latent_dim)."""
@@ -113,9 +143,22 @@ class VAE(nn.Module):
         return mu, logvar
 
     def decode_logits(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """z (..., latent_dim) -> (x_logits, x_logvar), each (..., D)."""
+        """z (..., latent_dim) -> (x_logits, x_logvar), each (..., D).
+
+        The learned Gaussian log-variance is floored smoothly: sigma^2 = gaussian_min_std^2 +
+        exp(raw). Without a floor, pixels that are constant in the data (sklearn digits has three
+        always-0 pixels) let sigma go to 0 and the density to infinity: the ELBO grows without
+        bound and training diverges. A floor (rather than a bounded range) keeps large variances
+        free and reads as "at least this much observation noise"; the sum stays smooth, so
+        gradients do not vanish at the floor as they would with a clamp.
+        """
         h = self.decoder(z)
-        return self.dec_out(h), (self.dec_logvar(h) if self.dec_logvar is not None else None)
+        if self.dec_logvar is None:
+            return self.dec_out(h), None
+        floor = 2 * math.log(self.config.gaussian_min_std)
+        return self.dec_out(h), torch.logaddexp(
+            self.dec_logvar(h), torch.full((), floor, dtype=h.dtype, device=h.device)
+        )
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -123,9 +166,25 @@ class VAE(nn.Module):
         logits, _ = self.decode_logits(z)
         return torch.sigmoid(logits).view(-1, *self.config.input_shape)
 
-    def forward(self, x: torch.Tensor, n_samples: int = 1) -> VAEOutput:
+    def forward(self, x: torch.Tensor, n_samples: int = 1, generator: torch.Generator | None = None) -> VAEOutput:
+        """Encode, draw n_samples z per example with eps from `generator`, decode.
+
+        vae_core always passes a generator; None falls back to torch's global RNG (for
+        interactive use only).
+        """
         mu, logvar = self.encode(x)
-        eps = torch.randn((n_samples, *mu.shape), device=mu.device, dtype=mu.dtype)
+        eps = torch.randn((n_samples, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
         z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick
         x_logits, x_logvar = self.decode_logits(z)
         return VAEOutput(mu, logvar, z, x_logits, x_logvar)
+
+
+@torch.no_grad()
+def init_weights(model: nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default nn.Linear initialisation (Kaiming-uniform weights, uniform biases in
+    +-1/sqrt(fan_in)), drawn from `generator` instead of the global RNG."""
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(m.in_features)
+            nn.init.uniform_(m.bias, -bound, bound, generator=generator)
