@@ -11,7 +11,7 @@ from explorer.figures import latent_scatter
 from explorer.i18n import tr
 from explorer.layout import page_setup
 from explorer.widgets import show_image
-from vae_core.data import binarize
+from vae_core.data import encoder_input
 from vae_core.errors import VAECoreError
 from vae_core.images import MAX_IMAGE_BYTES, image_bytes_to_input
 from vae_core.manifold import posterior_ellipse
@@ -90,7 +90,7 @@ def read_image() -> torch.Tensor | None:
         st.error(tr("This image could not be used: ", "이 이미지는 쓸 수 없습니다: ") + f"{name or ''}: {exc}")
         return None
     if pixels in ("static", "dynamic"):  # the model saw 0/1 pixels only: give it the same
-        x = binarize(x, "static")
+        x = encoder_input(x, pixels)
         st.caption(
             tr(
                 "This model was trained on black-and-white pixels, so the image is thresholded at 0.5.",
