@@ -1,14 +1,23 @@
-"""Many users at once: one `streamlit run app.py` on loopback and N concurrent sessions, each
-moving the Walk sliders and switching pages for a while. Reports errors (exceptions shown,
-failed or timed-out runs, dropped connections), slider-step latency under load (median, p95)
-and the server's memory before and after.
+"""Many users at once: one `streamlit run app.py` on loopback and N concurrent sessions acting as
+a class does. Reports errors (exceptions shown, failed or timed-out runs, dropped connections),
+the latency of every action under load (median, p95), per kind, and the server's memory.
 
 Sessions are real websocket clients that speak Streamlit's own protocol (bench/ws_client.py),
-as a browser tab does: a slider step is a fragment rerun, a page switch a full run. Twenty
-headless Chromium tabs would saturate a 2-core machine by rendering alone; this puts the load
-on the server, which is what is shared. The browser tests cover what only a browser shows.
+sending what a browser tab sends; the load lands on the server, which is what is shared (twenty
+headless Chromium tabs would saturate a 2-core machine by rendering alone). Each session acts
+about every --think seconds (randomised ±50 %), drawing each action at random:
 
-    python -m bench.load_test [--sessions 20] [--seconds 60]
+- one in four: a page switch, to any page of the app (a full run of that page);
+- otherwise, equally often: a Walk commit (z sent by the latent plane when the user lets go),
+  a click on a test point (a commit with the point), a grid change on Manifold (its slider).
+
+A Walk or Manifold action taken while the session is on another page goes there first, as the
+user would, and its latency includes that page run (so these figures are conservative). Against
+an app without the latent plane (--app-dir of an older checkout) the same actions are sent as
+that app's browser sends them: the z sliders, and a selection event on the plotly scatter.
+
+    python -m bench.load_test [--sessions 20] [--seconds 60] [--think 2] [--app-dir PATH]
+    python -m bench.load_test --server-time 30 [--app-dir PATH]   # one session: server time per action
 
 All traffic stays on 127.0.0.1; every loop is bounded in count and time.
 """
@@ -17,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -30,7 +41,8 @@ from bench.common import report, summary  # noqa: E402
 from bench.ws_client import StreamlitClient  # noqa: E402
 
 MAX_ACTIONS = 5000  # per session, whatever the duration
-THINK_SECONDS = 0.05  # between slider steps: a student dragging a slider
+PLANE = "walk_plane"  # the Walk page's latent plane (explorer/latent_plane.py)
+KINDS = ("page_switch", "walk_commit", "point_click", "grid_change")
 
 
 def rss_mib(pid: int) -> float:
@@ -40,50 +52,106 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def session(url: str, seconds: float, idx: int, steps: list, pages: list, errors: list) -> int:
-    actions = 0
+class Session:
+    """One student: a websocket session, its current page, and what that page offers."""
 
-    def check(result, what: str) -> None:
+    def __init__(self, client: StreamlitClient, idx: int, rng: random.Random, errors: list) -> None:
+        self.client, self.idx, self.rng, self.errors = client, idx, rng, errors
+        self.page = None
+        self.last = None  # the last RunResult of the current page
+        self.seq = 0
+
+    def check(self, result, what: str) -> None:
         if result.exceptions:
-            errors.append(f"session {idx}: {what}: {result.exceptions[0]}")
+            self.errors.append(f"session {self.idx}: {what}: {result.exceptions[0]}")
         elif result.status not in (0, 3):  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
-            errors.append(f"session {idx}: {what} finished with status {result.status}")
+            self.errors.append(f"session {self.idx}: {what} finished with status {result.status}")
 
+    async def goto(self, page: str, timeout: float = 60) -> float:
+        r = await self.client.run(page, timeout=timeout)
+        self.check(r, f"page {page or 'home'}")
+        self.page, self.last = page, r
+        return r.seconds
+
+    async def walk(self, click: bool) -> float:
+        t = await self.goto("walk") if self.page != "walk" else 0.0
+        c, r = self.client, self.last
+        if PLANE in r.keyed:  # the latent plane: one commit, as the browser sends it on release
+            widget_id, fragment = r.keyed[PLANE]
+            data = r.components.get(PLANE, {})
+            n = 2000
+            z = [round(self.rng.uniform(-3, 3), 4) for _ in range(2)]
+            self.seq += 1
+            commit = {"z": z, "pick": self.rng.randrange(n) if click else None, "have": [data.get("model_key")]}
+            c.set_json(widget_id, {"commit": {**commit, "seq": self.seq}})
+        elif click:  # the plotly scatter's selection event
+            widget_id, fragment = r.keyed["walk_scatter"]
+            i = self.rng.randrange(2000)
+            point = {"curve_number": 0, "point_number": 0, "point_index": 0, "x": 0.0, "y": 0.0, "customdata": i}
+            sel = {"points": [point], "point_indices": [0], "box": [], "lasso": []}
+            c.set_string(widget_id, json.dumps({"selection": sel}))
+        else:  # the z sliders
+            (z1, fragment), (z2, _) = r.sliders["z1"], r.sliders["z2"]
+            c.set_slider(z1, round(self.rng.uniform(-3, 3), 2))
+            c.set_slider(z2, round(self.rng.uniform(-3, 3), 2))
+        res = await c.run("walk", fragment_id=fragment)
+        self.check(res, "walk click" if click else "walk commit")
+        if not res.images and not res.components:
+            self.errors.append(f"session {self.idx}: a Walk action drew nothing")
+        return t + res.seconds
+
+    async def grid(self) -> float:
+        t = await self.goto("manifold") if self.page != "manifold" else 0.0
+        widget_id, _ = self.last.keyed["manifold_n"]
+        self.client.set_int(widget_id, self.rng.randint(5, 30))
+        res = await self.client.run("manifold")
+        self.check(res, "grid change")  # n in 5..30: `warm` computed these grids
+        self.last = res
+        return t + res.seconds
+
+
+async def session(url, seconds, think, idx, pages, latencies: dict, errors: list) -> int:
+    rng = random.Random(idx)
+    actions = 0
     try:
         async with StreamlitClient(url) as client:
-            first = await client.run("walk", timeout=120)
-            check(first, "first run")
-            (z1, fragment), (z2, _) = first.sliders["z1"], first.sliders["z2"]
+            s = Session(client, idx, rng, errors)
+            await asyncio.sleep(rng.uniform(0, think))  # students do not arrive in lockstep
+            await s.goto("walk", timeout=120)
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline and actions < MAX_ACTIONS:
-                for i in range(10):
-                    client.set_slider(z1 if i % 2 == 0 else z2, round(((actions + i) % 60) / 10 - 3, 2))
-                    r = await client.run("walk", fragment_id=fragment)
-                    check(r, "slider step")
-                    expected = "decoded z = ("
-                    if not any(c.startswith(expected) for c in r.captions):
-                        errors.append(f"session {idx}: slider step drew no decoded image")
-                    steps.append(r.seconds)
-                    actions += 1
-                    await asyncio.sleep(THINK_SECONDS)
-                for page in ("manifold", "walk"):
-                    r = await client.run(page)
-                    check(r, f"page {page}")
-                    pages.append(r.seconds)
-                    actions += 1
+                if rng.random() < 0.25:
+                    kind = "page_switch"
+                    dt = await s.goto(rng.choice([p for p in pages if p != s.page] or pages))
+                else:
+                    kind = rng.choice(KINDS[1:])
+                    dt = await (s.grid() if kind == "grid_change" else s.walk(kind == "point_click"))
+                latencies[kind].append(dt)
+                actions += 1
+                await asyncio.sleep(think * rng.uniform(0.5, 1.5))
     except Exception as exc:  # a timeout or a dropped connection is an error of the run
         errors.append(f"session {idx}: {type(exc).__name__}: {str(exc)[:200]}")
     return actions
 
 
-async def run(sessions: int, seconds: float) -> dict:
-    steps: list[float] = []
-    pages: list[float] = []
+async def warm(s: Session) -> None:
+    """Every page once, and every grid size the sessions ask for: what the first visitors of a
+    class fill the caches with (the same for any revision of the app)."""
+    for page in ("walk", "manifold", "", "train", "encode", "metrics"):
+        await s.goto(page, timeout=120)
+    await s.goto("manifold")
+    for n in range(5, 31):
+        s.client.set_int(s.last.keyed["manifold_n"][0], n)
+        s.check(await s.client.run("manifold", timeout=120), "grid")
+
+
+async def run(sessions: int, seconds: float, think: float, app_dir: Path | None) -> dict:
+    latencies: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: list[str] = []
-    with streamlit_server() as (url, proc, _):
-        async with StreamlitClient(url) as warm:  # the first visitor fills the caches
-            await warm.run("walk", timeout=120)
-            await warm.run("manifold", timeout=120)
+    with streamlit_server(cwd=app_dir) as (url, proc, _):
+        async with StreamlitClient(url) as client:  # the first visitors fill the caches
+            await warm(Session(client, -1, random.Random(0), errors))
+            pages = sorted(client.pages)
         mem_before = rss_mib(proc.pid)
         samples: list[tuple[float, float]] = []
         t0 = time.perf_counter()
@@ -94,23 +162,51 @@ async def run(sessions: int, seconds: float) -> dict:
                 await asyncio.sleep(10)
 
         sampler = asyncio.create_task(sample_memory())
-        counts = await asyncio.gather(*[session(url, seconds, i, steps, pages, errors) for i in range(sessions)])
+        counts = await asyncio.gather(
+            *[session(url, seconds, think, i, pages, latencies, errors) for i in range(sessions)]
+        )
         wall = time.perf_counter() - t0
         sampler.cancel()
         await asyncio.sleep(2)
         mem_after = rss_mib(proc.pid)
+    every = [v for kind in KINDS for v in latencies[kind]]
     return {
         "sessions": sessions,
         "seconds_per_session": seconds,
+        "think_seconds": think,
+        "app_dir": str(app_dir) if app_dir else None,
+        "pages": pages,
         "wall_seconds": wall,
         "actions": sum(counts),
         "errors": len(errors),
         "error_messages": errors[:20],
-        "slider_step_under_load": summary(steps) if steps else None,
-        "page_switch_under_load": summary(pages) if pages else None,
+        "actions_by_kind": {k: len(v) for k, v in latencies.items()},
+        "action_under_load": summary(every) if every else None,
+        **{f"{k}_under_load": summary(v) if v else None for k, v in latencies.items()},
         "server_rss_mib_before": mem_before,
         "server_rss_mib_after": mem_after,
         "server_rss_mib_every_10s": samples,
+    }
+
+
+async def server_time(repeats: int, app_dir: Path | None) -> dict:
+    """One session alone, one action at a time: how long the server takes per page run and per
+    commit, from the message sent to the run's end (loopback, so this is the server's time)."""
+    times: dict[str, list[float]] = {}
+    with streamlit_server(cwd=app_dir) as (url, _proc, _):
+        async with StreamlitClient(url) as client:
+            s = Session(client, 0, random.Random(0), errors := [])
+            await warm(s)
+            for _ in range(repeats):
+                for page in ("walk", "manifold", "", "train", "encode", "metrics"):
+                    times.setdefault(f"{page or 'home'}_page_run", []).append(await s.goto(page))
+                await s.goto("walk")
+                times.setdefault("walk_commit", []).append(await s.walk(False))
+                times.setdefault("point_click", []).append(await s.walk(True))
+                await s.goto("manifold")
+                times.setdefault("grid_change", []).append(await s.grid())
+    return {"repeats": repeats, "errors": len(errors), "error_messages": errors[:5]} | {
+        k: summary(v) for k, v in times.items()
     }
 
 
@@ -118,9 +214,16 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--think", type=float, default=2.0, help="seconds between one session's actions (±50%%)")
+    p.add_argument("--app-dir", type=Path, help="run the app of another checkout (e.g. a `git worktree` of main)")
+    p.add_argument("--server-time", type=int, metavar="REPEATS", help="instead: one session, REPEATS of each action")
     p.add_argument("--out")
     a = p.parse_args(argv)
-    results = asyncio.run(run(a.sessions, a.seconds))
+    if a.server_time:
+        results = asyncio.run(server_time(a.server_time, a.app_dir))
+        report("server_time", results, a.out)
+        return results
+    results = asyncio.run(run(a.sessions, a.seconds, a.think, a.app_dir))
     report("load_test", results, a.out)
     return results
 

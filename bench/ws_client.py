@@ -8,6 +8,8 @@ the server, not on twenty headless renderers. Used by bench/load_test.py.
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import time
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -18,6 +20,9 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 class RunResult:
     def __init__(self) -> None:
         self.sliders: dict[str, tuple[str, str]] = {}  # label -> (widget id, fragment id or "")
+        self.keyed: dict[str, tuple[str, str]] = {}  # user key -> (widget id, fragment id or "")
+        self.widget_ids: set[str] = set()  # every widget drawn in this run
+        self.components: dict[str, dict] = {}  # user key -> st.components.v2 data (JSON) or {"bytes": n}
         self.exceptions: list[str] = []
         self.images = 0
         self.captions: list[str] = []
@@ -33,12 +38,25 @@ class StreamlitClient:
         self.ws = None
         self.pages: dict[str, str] = {}  # url path -> page_script_hash
         self.widgets: dict[str, WidgetState] = {}
+        self.page: str | None = None  # the page of the last run
+        self.cached: dict[str, ForwardMsg] = {}  # cacheable messages by hash: their hashes go back as a browser's do
+        self.bytes_received = 0
 
     async def __aenter__(self) -> StreamlitClient:
         import websockets
 
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=2**28)
+        self.sock = self.ws.transport.get_extra_info("socket")
+        if self.sock is not None:  # as browsers do: no Nagle delay on small messages
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self
+
+    def _quickack(self) -> None:
+        """Acknowledge at once (Linux resets this after each read). Without it the server's
+        small messages wait on this client's delayed ACK (~40 ms on loopback, Nagle's algorithm),
+        and every run would look at least 40 ms long whatever the server did."""
+        if self.sock is not None and hasattr(socket, "TCP_QUICKACK"):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     async def __aexit__(self, *exc) -> None:
         await self.ws.close()
@@ -48,8 +66,28 @@ class StreamlitClient:
         state.double_array_value.data.append(value)
         self.widgets[widget_id] = state
 
+    def set_json(self, widget_id: str, value) -> None:
+        """A JSON-valued widget: an st.components.v2 component's state."""
+        state = WidgetState(id=widget_id)
+        state.json_value = json.dumps(value)
+        self.widgets[widget_id] = state
+
+    def set_string(self, widget_id: str, value: str) -> None:
+        """A string-valued widget: e.g. a plotly chart's selection, as JSON text."""
+        state = WidgetState(id=widget_id)
+        state.string_value = value
+        self.widgets[widget_id] = state
+
+    def set_int(self, widget_id: str, value: int) -> None:
+        state = WidgetState(id=widget_id)
+        state.double_array_value.data.append(value)
+        self.widgets[widget_id] = state
+
     async def run(self, page: str = "", fragment_id: str = "", timeout: float = 60.0) -> RunResult:
         """Rerun the page (or only one fragment of it, as a browser does for widgets inside one)."""
+        if page != self.page:  # a page switch: the old page's widgets are gone
+            self.widgets = {}
+        self.page = page
         msg = BackMsg()
         rerun = msg.rerun_script
         rerun.query_string = ""
@@ -58,14 +96,24 @@ class StreamlitClient:
             rerun.page_script_hash = self.pages[page]
         rerun.fragment_id = fragment_id
         rerun.widget_states.CopyFrom(WidgetStates(widgets=list(self.widgets.values())))
+        rerun.cached_message_hashes.extend(sorted(self.cached))
         t0 = time.perf_counter()
+        self._quickack()
         await self.ws.send(msg.SerializeToString())
         result = RunResult()
         async with asyncio.timeout(timeout):
             while True:
+                raw = await self.ws.recv()
+                self._quickack()
+                self.bytes_received += len(raw)
                 fwd = ForwardMsg()
-                fwd.ParseFromString(await self.ws.recv())
+                fwd.ParseFromString(raw)
+                if fwd.metadata.cacheable and fwd.hash:
+                    self.cached[fwd.hash] = fwd
                 kind = fwd.WhichOneof("type")
+                if kind == "ref_hash" and fwd.ref_hash in self.cached:  # "you have this one already"
+                    fwd = self.cached[fwd.ref_hash]
+                    kind = fwd.WhichOneof("type")
                 if kind == "navigation":
                     for p in fwd.navigation.app_pages:
                         self.pages[p.url_pathname] = p.page_script_hash
@@ -76,13 +124,28 @@ class StreamlitClient:
                     if fwd.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                         break
         result.seconds = time.perf_counter() - t0
+        if not fragment_id and result.status == ForwardMsg.FINISHED_SUCCESSFULLY:
+            # as a browser does: widgets no longer on the page no longer send their state
+            self.widgets = {k: v for k, v in self.widgets.items() if k in result.widget_ids}
         return result
 
     @staticmethod
     def _element(el, fragment_id: str, result: RunResult) -> None:
         kind = el.WhichOneof("type")
+        widget = getattr(el, kind, None)
+        widget_id = getattr(widget, "id", "") if widget is not None else ""
+        if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
+            result.keyed[widget_id.split("-", 2)[2]] = (widget_id, fragment_id)
+            result.widget_ids.add(widget_id)
         if kind == "slider":
             result.sliders[el.slider.label] = (el.slider.id, fragment_id)
+        elif kind == "bidi_component":
+            user_key = widget_id.split("-", 2)[2] if widget_id.count("-") >= 2 else widget_id
+            c = el.bidi_component
+            data = {"bytes": len(c.bytes)} if c.WhichOneof("data") == "bytes" else {}
+            if c.WhichOneof("data") == "json":
+                data = json.loads(c.json)
+            result.components[user_key] = data
         elif kind == "exception":
             result.exceptions.append(f"{el.exception.type}: {el.exception.message}")
         elif kind == "imgs":

@@ -1,4 +1,4 @@
-"""Plotly figures the pages draw. Pure functions of arrays: no Streamlit, no model maths."""
+"""Plotly figures the pages draw: functions of arrays, no model maths; texts in the session's language."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import torch
 
 from vae_core.manifold import png_bytes
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+from .i18n import tr
+
+# Ten classes, told apart with common colour-vision deficiencies (Okabe-Ito's eight without black,
+# plus Paul Tol's wine and teal), and visible on light and dark backgrounds.
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999", "#AA4499", "#44AA99"]
 
 
 def ndtr(x: np.ndarray) -> np.ndarray:
@@ -61,27 +65,39 @@ def latent_scatter(
     class_names: list[str],
     z=None,
     ellipse=None,
-    title: str = "Latent space",
+    title: str | None = None,
     height: int = 520,
 ) -> go.Figure:
-    """The test sample's posterior means, the current z (star) and an optional posterior ellipse."""
+    """The test sample's posterior means, the current z (star) and an optional posterior ellipse.
+
+    The ellipse and the star are WebGL traces added after the points: plotly draws every WebGL
+    trace above every SVG one, so as SVG they would hide under a dense cluster."""
     fig = go.Figure(scatter_traces(mu, labels, class_names))
     if ellipse is not None:
-        fig.add_trace(
-            go.Scatter(x=ellipse[:, 0], y=ellipse[:, 1], mode="lines", name="μ ± 2σ", line=dict(color="black", width=2))
-        )
+        for color, width in (("white", 5), ("black", 2.5)):  # a halo keeps it visible on any colour
+            fig.add_trace(
+                go.Scattergl(
+                    x=ellipse[:, 0],
+                    y=ellipse[:, 1],
+                    mode="lines",
+                    name="μ ± 2σ",
+                    showlegend=color == "black",
+                    hoverinfo="skip",
+                    line=dict(color=color, width=width),
+                )
+            )
     if z is not None:
         z2 = [z[0], z[1] if len(z) > 1 else 0.0]
         fig.add_trace(
-            go.Scatter(
+            go.Scattergl(
                 x=[z2[0]],
                 y=[z2[1]],
                 mode="markers",
-                name="current z",
-                marker=dict(symbol="star", size=18, color="black", line=dict(color="white", width=1)),
+                name=tr("current z", "현재 z"),
+                marker=dict(symbol="star", size=20, color="#FFD400", line=dict(color="black", width=1.5)),
             )
         )
-    return _square(fig, title, height=height)
+    return _square(fig, title or tr("Latent space", "잠재 공간"), height=height)
 
 
 def manifold_figure(
@@ -121,7 +137,7 @@ def manifold_figure(
         )
     fig.update_xaxes(range=[x0, x1], showgrid=False)
     fig.update_yaxes(range=[y0, y1], showgrid=False)
-    return _square(fig, "Learned manifold", *axes, height=640)
+    return _square(fig, tr("Learned manifold", "학습된 매니폴드"), *axes, height=640)
 
 
 def history_figure(history: list[dict]) -> go.Figure:
@@ -137,19 +153,23 @@ def history_figure(history: list[dict]) -> go.Figure:
                     x=epochs,
                     y=[sign * h[split][key] for h in history],
                     mode="lines+markers",
-                    name=split,
+                    name=tr("train", "학습") if split == "train" else tr("test", "테스트"),
                     line=dict(dash=dash, color=PALETTE[0] if split == "train" else PALETTE[1]),
                     showlegend=col == 1,
                 ),
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text=tr("epoch", "에폭"))
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 
 
 def kl_bar(kl_per_dim: list[float]) -> go.Figure:
     fig = go.Figure(go.Bar(x=[f"z{i + 1}" for i in range(len(kl_per_dim))], y=kl_per_dim))
-    fig.update_layout(title="KL per latent dimension (nats)", height=260, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(
+        title=tr("KL per latent dimension (nats)", "잠재 차원별 KL (nats)"),
+        height=260,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
     return fig

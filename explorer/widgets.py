@@ -1,11 +1,17 @@
-"""UI pieces that return values, shared by pages."""
+"""UI pieces that return values, shared by pages; and the plain-widget views used where the
+latent plane's JavaScript cannot run (AppTest)."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from vae_core.manifold import png_bytes
+from vae_core.checkpoint import Checkpoint
+from vae_core.manifold import circle_path, decode_images, line_path, png_bytes, posterior_ellipse, tile
+
+from . import state
+from .figures import latent_scatter, manifold_figure
+from .i18n import lang, tr
 
 Z_SLIDER = 4.0  # sliders span [-4, 4]: 99.99% of the prior's mass per dimension
 
@@ -34,3 +40,104 @@ def show_image(img: np.ndarray, caption: str | None = None, size: int = 224, con
     """Show a small image enlarged with square pixels (no browser blur)."""
     scale = max(1, size // max(img.shape[:2]))
     (container or st).image(png_bytes(img, scale), caption=caption)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _manifold_figure(grid_key: tuple, spacing: str, overlay: bool, language: str, _mosaic, _z1, _z2, _points):
+    return manifold_figure(_mosaic, _z1, _z2, spacing, *_points)
+
+
+def cached_manifold_figure(act, grid: tuple, mosaic, z1, z2, spacing: str, overlay: bool, mu, labels):
+    """The Manifold page's figure, built once per model, grid, overlay and language, and shared
+    by every session (plotly_chart copies a figure before it serialises it; nothing mutates it).
+    `grid` is (n, spacing, lo, hi, rest) as given to the cached grid."""
+    points = (mu, labels, act.ckpt.class_names) if overlay else ()
+    return _manifold_figure((act.key, *grid), spacing, overlay, lang(), mosaic, z1, z2, points)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _png(key: tuple, scale: int, _image) -> bytes:
+    return png_bytes(_image, scale)
+
+
+def cached_png(key: tuple, image: np.ndarray, scale: int = 1) -> bytes:
+    """PNG bytes of an image that `key` identifies (e.g. a model's grid), encoded once."""
+    return _png(key, scale, image)
+
+
+def decoded_caption(z) -> str:
+    return tr("decoded z = ({z})", "z = ({z}) 디코딩", z=", ".join(f"{v:.2f}" for v in z))
+
+
+def test_image_details(ckpt: Checkpoint, mu, logvar, labels, pick: int | None, size: int = 140) -> None:
+    """A selected test image: its posterior, the original and the server's reconstruction."""
+    if pick is None:
+        return
+    sigma = np.exp(0.5 * logvar[pick])
+    st.markdown(
+        tr(
+            "**Test image #{i}** ({name}): μ = ({mu}), σ = ({sigma}); the dashed ellipse is μ ± 2σ of q(z|x).",
+            "**테스트 이미지 #{i}** ({name}): μ = ({mu}), σ = ({sigma}); 점선 타원은 q(z|x)의 μ ± 2σ입니다.",
+            i=pick,
+            name=state.class_name(ckpt, int(labels[pick])),
+            mu=", ".join(f"{v:.2f}" for v in mu[pick]),
+            sigma=", ".join(f"{v:.3f}" for v in sigma),
+        )
+    )
+    a, b, _ = st.columns([1, 1, 2])
+    show_image(ckpt.sample_images[pick][0].numpy(), tr("original", "원본"), size, a)
+    show_image(state.decode_one(ckpt, mu[pick]), tr("reconstruction (decoded μ)", "재구성 (μ를 디코딩)"), size, b)
+
+
+def plain_walker(ckpt: Checkpoint, mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> None:
+    """Walk with Streamlit widgets: sliders, the server's decoded image, a clickable scatter."""
+
+    def on_pick() -> None:
+        points = st.session_state["walk_scatter"].selection.get("points", [])
+        idx = next((p.get("customdata") for p in points if p.get("customdata") is not None), None)
+        if idx is not None and 0 <= int(idx) < len(mu):
+            st.session_state["walk_pick"] = int(idx)
+            set_z(mu[int(idx)])
+
+    d = ckpt.config.latent_dim
+    left, right = st.columns([1, 2])
+    with left:
+        st.caption(
+            tr(
+                "Drag a slider: the decoder turns z into an image. Click a point on the right to jump to it.",
+                "슬라이더를 움직이면 디코더가 z를 이미지로 바꿉니다. 오른쪽 점을 클릭하면 그 점으로 이동합니다.",
+            )
+        )
+        z = latent_sliders(d)
+        st.session_state["walk_z"] = z
+        show_image(state.decode_one(ckpt, z), decoded_caption(z))
+    pick = st.session_state.get("walk_pick")
+    ellipse = posterior_ellipse(mu[pick], logvar[pick]) if pick is not None else None
+    with right:
+        fig = latent_scatter(mu, labels, ckpt.class_names, z=z, ellipse=ellipse, title=tr("Latent space", "잠재 공간"))
+        st.plotly_chart(fig, key="walk_scatter", on_select=on_pick, selection_mode="points", width="stretch")
+    test_image_details(ckpt, mu, logvar, labels, pick)
+
+
+def plain_path_walk(ckpt: Checkpoint, mu: np.ndarray) -> None:
+    """A path decoded on the server: a line between two test images or a circle around z."""
+    d = ckpt.config.latent_dim
+    st.subheader(tr("Walk a path", "경로 따라 걷기"))
+    kinds = {
+        "line": tr("between two test images", "두 테스트 이미지 사이"),
+        "circle": tr("circle around z", "z 둘레의 원"),
+    }
+    kind = st.radio(tr("Path", "경로"), list(kinds), format_func=kinds.get, horizontal=True, key="path_kind")
+    steps = st.slider(tr("Steps", "단계 수"), 5, 30, 12, key="path_steps")
+    n = len(mu)
+    if kind == "line":
+        c = st.columns(2)
+        i = int(c[0].number_input(tr("from test image #", "시작 테스트 이미지 #"), 0, n - 1, 0, key="path_from"))
+        j = int(c[1].number_input(tr("to test image #", "끝 테스트 이미지 #"), 0, n - 1, min(1, n - 1), key="path_to"))
+        path = line_path(mu[i], mu[j], steps)  # linear in z between the two posterior means
+    else:
+        radius = st.slider(tr("Radius", "반지름"), 0.1, 3.0, 1.5, key="path_radius")
+        path = circle_path(st.session_state.get("walk_z", [0.0] * d), radius, steps)
+    frames = decode_images(ckpt.model, path)
+    st.image(tile(frames, steps, pad=1), width="stretch", caption=tr("decoded along the path", "경로를 따라 디코딩"))
+    st.session_state["path_z"] = path.tolist()

@@ -1,11 +1,12 @@
+import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import state
-from explorer.figures import manifold_figure
 from explorer.i18n import tr
 from explorer.layout import figure_height, main_figure, page_setup, presenting
+from explorer.widgets import cached_manifold_figure, cached_png
 from vae_core.errors import VAECoreError
-from vae_core.manifold import MAX_GRID, data_range, png_bytes
+from vae_core.manifold import MAX_GRID, data_range
 
 act = page_setup("Manifold", "매니폴드")
 
@@ -76,7 +77,9 @@ except VAECoreError as exc:
     st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + str(exc))
     st.stop()
 st.session_state["manifold_shape"] = mosaic.shape
-fig = manifold_figure(mosaic, z1, z2, spacing, *((mu, labels, ckpt.class_names) if overlay else ()))
+grid = (n, spacing, tuple(lo), tuple(hi), rest)
+# A copy: the cached figure is shared by every session and the title depends on the mode.
+fig = go.Figure(cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels))
 if presenting():  # no fixed height, no title (the page's title says it): the figure fills main_figure()
     fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10))
 else:
@@ -88,7 +91,7 @@ if presenting():
 scale = max(1, 840 // mosaic.shape[0])
 st.download_button(
     tr("Download PNG", "PNG 내려받기"),
-    png_bytes(mosaic, scale),
+    cached_png((act.key, *grid), mosaic, scale),
     file_name=f"{act.ref.name}-manifold-{n}x{n}.png",
     mime="image/png",
     key="manifold_download",

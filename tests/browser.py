@@ -35,6 +35,15 @@ def chromium_missing_reason() -> str | None:
     return None
 
 
+def shots_dir(tmp_path: Path) -> Path:
+    """docs/screenshots when UPDATE_SCREENSHOTS=1 (to refresh the README's), else `tmp_path`."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        d = ROOT / "docs" / "screenshots"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+    return tmp_path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,8 +51,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 60.0):
-    """Start `streamlit run app.py` on a free loopback port; yield (url, process, seconds to healthy)."""
+def streamlit_server(env: dict | None = None, timeout: float = 60.0, cwd: Path | None = None):
+    """Start `streamlit run app.py` (of `cwd`, default this checkout) on a free loopback port;
+    yield (url, process, seconds to healthy)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -62,7 +72,7 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0):
     ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        cmd, cwd=cwd or ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -89,6 +99,17 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0):
 
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def chromium():
+    """A headless Debian Chromium under Playwright, for a module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_browser(p)
+        yield b
+        b.close()
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:

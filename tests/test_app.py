@@ -41,7 +41,8 @@ def test_every_page_runs_with_the_shipped_model(app, page):
     assert at.title
 
 
-def test_walk_sliders_change_the_decoded_z(app):
+def test_walk_sliders_change_the_decoded_z(app, monkeypatch):
+    monkeypatch.setenv("VAE_EXPLORER_PLAIN_WIDGETS", "1")  # the sliders of the page without the JS plane
     at = goto(app, "pages/walk.py")
     assert at.session_state["walk_z"] == [0.0, 0.0]
     before = at.image[0].proto.imgs[0].url
@@ -189,7 +190,7 @@ def test_encode_page_encodes_an_upload_and_refuses_a_non_image(app):
 
 
 @pytest.mark.parametrize("latent_dim", [1, 3])
-def test_every_page_works_with_other_latent_sizes(app, tmp_path, latent_dim):
+def test_every_page_works_with_other_latent_sizes(app, tmp_path, monkeypatch, latent_dim):
     from vae_core.data import load_dataset
     from vae_core.model import VAE, VAEConfig
     from vae_core.pipeline import finish_training
@@ -205,6 +206,8 @@ def test_every_page_works_with_other_latent_sizes(app, tmp_path, latent_dim):
     for page in PAGES:
         at = goto(at, page)
         no_errors(at)
+    assert len(at.session_state["walk_z"]) == latent_dim  # the plane's z
+    monkeypatch.setenv("VAE_EXPLORER_PLAIN_WIDGETS", "1")  # and the plain sliders
     at = goto(at, "pages/walk.py")
     assert len(at.session_state["walk_z"]) == latent_dim
     at.slider(key=f"walk_z{latent_dim - 1}").set_value(1.25).run()

@@ -93,20 +93,31 @@ def test_scaling_smoke(fake_fashion):
 def test_app_latency_smoke():
     from bench import app_latency
 
-    r = app_latency.main(["--starts", "1", "--steps", "3", "--moves", "20"])
-    assert r["walk_slider_step_to_new_output"]["n"] == 3
-    assert r["latent_pad"]["decode_and_draw"]["n"] >= 20
-    assert r["latent_pad"]["payload_bytes"]["fashion-mnist"]["params"] > 100_000
+    r = app_latency.main(["--starts", "1", "--moves", "20"])
+    plane = r["latent_plane"]
+    assert plane["decode_and_draw"]["n"] >= 20 and plane["event_to_next_frame"]["n"] >= 1
+    assert plane["points_drawn"] == 2000
+    sent = plane["payload_bytes"]["fashion-mnist"]
+    assert sent["params"] > 100_000 and sent["sent_weight_bytes"] < sent["float32_weight_bytes"]
 
 
 @pytest.mark.slow
 def test_load_test_short_form_has_no_errors():
     from bench import load_test
 
-    r = load_test.main(["--sessions", "5", "--seconds", "6"])
+    r = load_test.main(["--sessions", "4", "--seconds", "8", "--think", "0.2"])
     assert r["errors"] == 0, r["error_messages"]
-    assert r["actions"] > 0 and r["slider_step_under_load"]["n"] >= 5 * 10
-    assert r["page_switch_under_load"]["n"] >= 5 * 2
+    assert r["sessions"] == 4 and r["actions"] == sum(r["actions_by_kind"].values()) >= 4 * 5
+    assert r["action_under_load"]["n"] == r["actions"] and r["action_under_load"]["p95_ms"] > 0
+    assert all(r["actions_by_kind"][k] > 0 for k in ("page_switch", "walk_commit", "point_click", "grid_change"))
+
+
+def test_server_time_smoke():
+    from bench import load_test
+
+    r = load_test.main(["--server-time", "2"])
+    assert r["errors"] == 0, r["error_messages"]
+    assert r["walk_commit"]["n"] == r["walk_page_run"]["n"] == 2
 
 
 @pytest.mark.slow
