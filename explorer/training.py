@@ -20,9 +20,9 @@ from vae_core.model import VAE, VAEConfig
 from vae_core.pipeline import finish_training
 from vae_core.train import EpochReport, TrainConfig, report_to_dict, train
 
+from .slots import training_slot  # at most VAE_EXPLORER_MAX_TRAINING runs, across all replicas
+
 APP_EVAL_K = 100  # importance samples for the final log p(x) of models trained in the app
-MAX_CONCURRENT = 2  # training runs across all sessions; more wait their turn
-_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 
 
 @dataclass
@@ -41,6 +41,7 @@ class TrainingJob:
     started: float = field(default_factory=time.time)
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    queue_ahead: int = 0  # runs waiting ahead of this one for a training slot
 
     @property
     def running(self) -> bool:
@@ -61,7 +62,10 @@ class TrainingJob:
         return "stop" if self.stop_event.is_set() else None
 
     def _run(self) -> None:
-        with _slots:
+        with training_slot(self.stop_event, lambda ahead: setattr(self, "queue_ahead", ahead)) as slot:
+            if slot is None:  # stopped while waiting its turn
+                self.status, self.message = "failed", "stopped before it started"
+                return
             try:
                 self.status = "loading"
                 data = load_dataset(self.dataset, self.data_dir)

@@ -1,0 +1,144 @@
+"""Two replicas behind HAProxy on loopback (deploy/): sticky sessions carry the websocket, images and
+uploads; a model trained through one replica is listed by the other; the launcher leaves no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.scale_out import Browser, digit_png, open_tab, upload_on_encode, widget
+from deploy.replicas import free_port, haproxy_missing_reason, render_config, replicas
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(haproxy_missing_reason() is not None, reason=str(haproxy_missing_reason()))
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def test_config_pins_sessions_checks_health_and_keeps_websockets_open():
+    cfg = render_config(["127.0.0.1:9001", "127.0.0.1:9002"], "0.0.0.0:8501", "127.0.0.1:8404")
+    assert "cookie SERVERID insert indirect nocache" in cfg
+    assert "option httpchk GET /_stcore/health" in cfg
+    assert "timeout tunnel 1h" in cfg
+    assert "server r1 127.0.0.1:9001 check cookie r1" in cfg and "server r2 127.0.0.1:9002 check cookie r2" in cfg
+    with pytest.raises(ValueError):
+        render_config([], "0.0.0.0:8501", "127.0.0.1:8404")
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"scale-out-{os.getpid()}.cfg"
+    path.write_text(cfg)
+    try:
+        check = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True)
+    finally:
+        path.unlink()
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+async def _through_the_proxy(dep) -> None:
+    browser, client = await open_tab(dep.url)
+    try:
+        assert browser.server in ("r1", "r2")  # HAProxy pinned the tab with its cookie
+        home = await client.run("", timeout=120)
+        assert not home.exceptions and home.image_urls, home.exceptions
+        media = home.image_urls[0]
+        await asyncio.to_thread(browser.fetch_image, media)  # the tab's replica has the image
+        # ...and the other replica does not: without stickiness, this is the 404 a student would see.
+        other = dep.replica_urls[1 if browser.server == "r1" else 0]
+        status, _ = await asyncio.to_thread(Browser(other).request, media)
+        assert status == 404
+        # An upload through the proxy reaches the session's replica and is encoded there.
+        encoded = await upload_on_encode(browser, client, digit_png(3))
+        assert not encoded.exceptions, encoded.exceptions
+        assert len(encoded.image_urls) >= 2
+        await asyncio.to_thread(browser.fetch_image, encoded.image_urls[-1])
+        # A new tab without the cookie may land anywhere; with it, always on the same replica.
+        for _ in range(3):
+            again = Browser(dep.url)
+            again.cookies["SERVERID"] = browser.server
+            await asyncio.to_thread(again.open_page)
+            assert again.server == browser.server
+    finally:
+        await client.__aexit__(None, None, None)
+
+
+async def _train_through(url: str, name: str) -> None:
+    """Start a 2-epoch digits run on the Train page of the replica at `url`, as a student would."""
+    _, client = await open_tab(url)
+    try:
+        page = await client.run("train", timeout=120)
+        client.set_widget(widget(page, "tr_epochs"), double_value=2)
+        client.set_widget(widget(page, "tr_name"), string_value=name)
+        submit = next(
+            w for w, (kind, label, _) in page.widgets.items() if kind == "button" and label in ("Train", "학습")
+        )
+        client.set_widget(submit, trigger_value=True)
+        started = await client.run("train", timeout=120)
+        assert not started.exceptions, started.exceptions
+    finally:
+        await client.__aexit__(None, None, None)
+
+
+async def _listed_by(url: str, name: str) -> bool:
+    _, client = await open_tab(url)
+    try:
+        home = await client.run("", timeout=120)
+        return any(name in o for opts in home.options.values() for o in opts)
+    finally:
+        await client.__aexit__(None, None, None)
+
+
+def test_two_replicas_behind_haproxy_share_sessions_media_uploads_and_models(tmp_path):
+    import explorer.models
+
+    env = {"VAE_EXPLORER_MODELS": str(tmp_path), "VAE_EXPLORER_RUNS": str(tmp_path)}
+    with replicas(2, env=env) as dep:
+        assert dep.server_states() == {"r1": "UP", "r2": "UP"}
+        asyncio.run(_through_the_proxy(dep))
+        if not hasattr(explorer.models, "MODELS_DIR"):
+            pytest.skip("models trained in the app are per-session until the shared gallery (issue 11) lands")
+        asyncio.run(_train_through(dep.replica_urls[0], "trained-on-r1"))
+        saved = tmp_path / "trained-on-r1.safetensors"
+        deadline = time.monotonic() + 60
+        while not saved.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert saved.exists(), "the run through replica r1 saved no model"
+        assert asyncio.run(_listed_by(dep.replica_urls[1], "trained-on-r1"))
+
+
+def test_launcher_stops_replicas_and_haproxy_on_sigterm_and_when_killed():
+    port = free_port()
+    cmd = [sys.executable, "-m", "deploy.replicas", "--replicas", "2", "--port", str(port), "--first-port", "0"]
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        launcher = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            line = launcher.stdout.readline()
+            assert "replicas healthy" in line, line + launcher.stdout.read()
+            kids = children(launcher.pid)
+            assert len(kids) == 3 and all(alive(k) for k in kids)  # 2 Streamlit, 1 HAProxy
+            launcher.send_signal(stop)
+            launcher.wait(30)
+            deadline = time.monotonic() + 20
+            while any(alive(k) for k in kids) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not any(alive(k) for k in kids), f"left running after {stop.name}: {[k for k in kids if alive(k)]}"
+        finally:
+            launcher.kill()
+            launcher.wait()
