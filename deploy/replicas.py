@@ -35,7 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.template")
-HAPROXY = os.environ.get("HAPROXY", "haproxy")
+# Debian puts it in /usr/sbin, which is not on every user's PATH.
+HAPROXY = os.environ.get("HAPROXY") or shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin") or "haproxy"
 HEALTH = "/_stcore/health"
 
 

@@ -4,7 +4,9 @@ uploads; a model trained through one replica is listed by the other; the launche
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.scale_out import Browser, digit_png, open_tab, upload_on_encode, widget
-from deploy.replicas import free_port, haproxy_missing_reason, render_config, replicas
+from deploy.replicas import HAPROXY, free_port, haproxy_missing_reason, main, render_config, replicas
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(haproxy_missing_reason() is not None, reason=str(haproxy_missing_reason()))
@@ -43,13 +45,37 @@ def test_config_pins_sessions_checks_health_and_keeps_websockets_open():
     assert "server r1 127.0.0.1:9001 check cookie r1" in cfg and "server r2 127.0.0.1:9002 check cookie r2" in cfg
     with pytest.raises(ValueError):
         render_config([], "0.0.0.0:8501", "127.0.0.1:8404")
+    assert_haproxy_accepts(cfg)
+
+
+def assert_haproxy_accepts(cfg: str) -> None:
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"scale-out-{os.getpid()}.cfg"
     path.write_text(cfg)
     try:
-        check = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True)
+        check = subprocess.run([HAPROXY, "-c", "-f", str(path)], capture_output=True, text=True)
     finally:
         path.unlink()
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_container_files_run_the_launcher_and_the_template_that_are_tested_here(capsys):
+    """compose.yaml and the Dockerfile start replicas and HAProxy with deploy/replicas.py, not their own copy."""
+    compose = (ROOT / "compose.yaml").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    serve = ["python", "-m", "deploy.replicas", "serve", "--port", "8501", "--address", "0.0.0.0"]
+    assert f"CMD {json.dumps(serve)}" in dockerfile
+    assert f"command: {json.dumps(serve)}" in compose
+    assert "HEALTHCHECK" in dockerfile and "/_stcore/health" in dockerfile
+    assert "USER explorer" in dockerfile and "download.pytorch.org/whl/cpu" in dockerfile
+    (proxy,) = re.findall(r'command: (\["python", "-m", "deploy.replicas", "proxy".*\])', compose)
+    args = json.loads(proxy)[3:]
+    services = set(re.findall(r"^  (app\d+):", compose, re.M))
+    servers = args[args.index("--servers") + 1].split(",")
+    assert {s.split(":")[0] for s in servers} == services  # every replica behind the proxy, no more
+    main(["render", *args[1:]])  # the proxy's command, printing the config instead of starting HAProxy
+    cfg = capsys.readouterr().out
+    assert "cookie SERVERID insert indirect nocache" in cfg
+    assert_haproxy_accepts(cfg)
 
 
 async def _through_the_proxy(dep) -> None:
