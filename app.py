@@ -3,63 +3,109 @@
 import streamlit as st
 
 from explorer import state
-from explorer.layout import page_setup
+from explorer.i18n import tr
+from explorer.join import share_panel
+from explorer.layout import page_setup, presenting
+from explorer.sidebar import model_label
 from explorer.widgets import show_image
 
 act = page_setup("Home", "홈")
 
-st.title("Explore the latent space of a Variational Autoencoder")
+st.title(tr("Explore the latent space of a Variational Autoencoder", "변분 오토인코더(VAE)의 잠재 공간 탐험"))
+with st.expander(tr("Share with the class", "반 학생들과 공유"), expanded=presenting()):
+    share_panel(size=360)
 st.markdown(
-    """
+    tr(
+        """
 A **Variational Autoencoder** (Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013) learns two networks
 at once: an **encoder** that maps an image $x$ to a Gaussian $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\sigma^2 I)$ over a
 small latent code $z$, and a **decoder** $p_\\theta(x\\mid z)$ that turns a code back into an image.
 Here $z$ has **two dimensions**, so the whole latent space fits on the screen: every point of the plane is an image.
 
 Both networks are trained together by maximising the **evidence lower bound** (ELBO) on $\\log p(x)$:
-"""
+""",
+        """
+**변분 오토인코더**(Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013)는 두 신경망을 함께 학습합니다.
+**인코더**는 이미지 $x$ 를 작은 잠재 코드 $z$ 위의 가우스 분포 $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\sigma^2 I)$ 로 보내고,
+**디코더** $p_\\theta(x\\mid z)$ 는 코드를 다시 이미지로 바꿉니다.
+여기서 $z$ 는 **2차원**이어서 잠재 공간 전체가 화면 하나에 들어옵니다. 평면 위의 모든 점이 하나의 이미지입니다.
+
+두 신경망은 $\\log p(x)$ 의 **증거 하한**(ELBO)을 최대화하도록 함께 학습됩니다.
+""",
+    )
 )
 st.latex(
     r"\mathcal L(x) = \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big]"
     r" - \mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\big) \;\le\; \log p_\theta(x)"
 )
 st.markdown(
-    "The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
-    "gradients flow through the sampling step:"
+    tr(
+        "The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
+        "gradients flow through the sampling step:",
+        "기댓값은 **재매개변수화 기법**으로 뽑은 표본으로 추정합니다. 이 기법 덕분에 기울기가 표본 추출 단계를 "
+        "지나 흐를 수 있습니다.",
+    )
 )
 st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x)\odot\varepsilon,\qquad \varepsilon\sim\mathcal N(0, I)")
 st.markdown(
-    """
-**Pages** — *Manifold*: the paper's Fig. 4, images decoded over a grid of $z$. *Walk*: move through $z$ and watch the
-decoder follow. *Encode your own*: see where your drawing lands. *Train*: train a model and watch the latent space
-organise itself. *Samples and metrics*: samples from the prior, the ELBO and the importance-weighted $\\log p(x)$.
-"""
+    tr(
+        """
+**Pages** — *Train*: train a model and watch the latent space organise itself; it is saved in the *Class gallery*
+for everyone. *Manifold*: the paper's Fig. 4, images decoded over a grid of $z$. *Walk*: move through $z$ and watch
+the decoder follow. *Encode your own*: see where your drawing lands. *Samples and metrics*: samples from the prior,
+the ELBO and the importance-weighted $\\log p(x)$.
+""",
+        """
+**페이지 안내** — *학습*: 모델을 학습하며 잠재 공간이 정리되는 모습을 봅니다. 학습한 모델은 *우리 반 갤러리*에 모두를 위해
+저장됩니다. *매니폴드*: 논문의 그림 4처럼 $z$ 격자 위에서 디코딩한 이미지들. *잠재 공간 걷기*: $z$ 를 움직이며 디코더의
+반응을 봅니다. *내 그림 인코딩*: 내가 그린 그림이 잠재 공간의 어디에 놓이는지 봅니다. *샘플과 지표*: 사전 분포에서 뽑은
+표본, ELBO, 중요도 가중 $\\log p(x)$.
+""",
+    )
 )
 
 cfg, meta = act.ckpt.config, act.ckpt.meta
 ds, metrics = meta.get("dataset", {}), meta.get("metrics", {})
-st.subheader(f"Active model: {act.ref.label}")
+st.subheader(tr("Active model: {m}", "사용 중인 모델: {m}", m=model_label(act.ref)))
 card, picture = st.columns([3, 2])
 with card:
     c = st.columns(2)
-    c[0].metric("Dataset", ds.get("name", "?"), help=ds.get("note") or ds.get("source"))
-    c[1].metric("Likelihood", cfg.likelihood)
+    c[0].metric(tr("Dataset", "데이터셋"), ds.get("name", "?"), help=ds.get("note") or ds.get("source"))
+    c[1].metric(tr("Likelihood", "우도"), cfg.likelihood)
     c = st.columns(2)
-    c[0].metric("Latent size", cfg.latent_dim)
-    c[1].metric("Epochs", len(meta.get("history", [])))
+    c[0].metric(tr("Latent size", "잠재 차원"), cfg.latent_dim)
+    c[1].metric(tr("Epochs", "에폭"), len(meta.get("history", [])))
     elbo, iw = metrics.get("test_elbo"), metrics.get("test_iw_ll")
     c = st.columns(2)
-    c[0].metric("Test ELBO (nats)", f"{elbo:.2f}" if elbo is not None else "–")
+    c[0].metric(tr("Test ELBO (nats)", "테스트 ELBO (nats)"), f"{elbo:.2f}" if elbo is not None else "–")
     c[1].metric(
         f"log p(x), k={metrics.get('k', '?')} (nats)",
         f"{iw:.2f}" if iw is not None else "–",
-        help="importance-weighted estimate of the marginal likelihood",
+        help=tr(
+            "importance-weighted estimate of the marginal likelihood",
+            "중요도 가중치로 추정한 주변 우도",
+        ),
     )
     st.caption(
-        f"Encoder/decoder hidden layers {list(cfg.hidden)} ({cfg.activation}); input {list(cfg.input_shape)}; "
-        f"pixels {ds.get('pixels', '?')}; {ds.get('n_train', '?')} training / {metrics.get('n_test', '?')} test "
-        "images. " + (f"Note: {ds['note']}." if ds.get("note") else "")
+        tr(
+            "Encoder/decoder hidden layers {h} ({a}); input {i}; pixels {p}; {n} training / {t} test images. ",
+            "인코더/디코더 은닉층 {h} ({a}); 입력 {i}; 픽셀 {p}; 학습 이미지 {n}개 / 테스트 이미지 {t}개. ",
+            h=list(cfg.hidden),
+            a=cfg.activation,
+            i=list(cfg.input_shape),
+            p=ds.get("pixels", "?"),
+            n=ds.get("n_train", "?"),
+            t=metrics.get("n_test", "?"),
+        )
+        + (tr("Note: {x}.", "참고: {x}.", x=ds["note"]) if ds.get("note") else "")
     )
 with picture:
     mosaic, _, _ = state.cached_manifold(act.key, act.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
-    show_image(mosaic, "its learned manifold (15 × 15, inverse-CDF grid): more on the Manifold page", 420)
+    show_image(
+        mosaic,
+        tr(
+            "its learned manifold (15 × 15, inverse-CDF grid): more on the Manifold page",
+            "학습된 매니폴드 (15 × 15, 역누적분포 격자): 자세한 것은 매니폴드 페이지에서",
+        ),
+        420,
+    )

@@ -359,7 +359,7 @@ def check_models(folder: Path) -> dict:
 
 
 async def run(n: int, sessions: int, seconds: float, think: float, kill_at: float | None, models: Path) -> dict:
-    env = {"VAE_EXPLORER_MODELS": str(models), "VAE_EXPLORER_RUNS": str(models)}
+    env = {"VAE_EXPLORER_MODELS": str(models)}
     with replicas(1, env=env) as single:
         one = await phase(single, single.replica_urls[0], sessions, seconds, think, None)
     with replicas(n, env=env) as dep:

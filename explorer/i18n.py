@@ -17,7 +17,7 @@ LANG = "lang"  # session-state key of the language
 
 def locale_language(locale: str | None) -> str:
     """'ko' for a Korean browser locale (ko, ko-KR, ...), else 'en'."""
-    return "ko" if (locale or "").lower().split("-")[0] == "ko" else "en"
+    return "ko" if (locale or "").lower().replace("_", "-").split("-")[0] == "ko" else "en"
 
 
 def lang() -> str:
@@ -32,3 +32,15 @@ def tr(en: str, ko: str, /, **values) -> str:
     """The text in the session's language, formatted with `values` (str.format)."""
     text = ko if lang() == "ko" else en
     return text.format(**values) if values else text
+
+
+Text = tuple[str, str]  # (English, Korean), for text made where no session is (training threads)
+
+
+def both(en: str, ko: str, /, **values) -> Text:
+    """The text in both languages, formatted now; shown later with `tr_text`."""
+    return (en.format(**values), ko.format(**values)) if values else (en, ko)
+
+
+def tr_text(text: Text) -> str:
+    return text[1] if lang() == "ko" else text[0]

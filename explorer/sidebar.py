@@ -7,15 +7,25 @@ import streamlit as st
 from vae_core.checkpoint import MAX_CHECKPOINT_BYTES
 from vae_core.errors import VAECoreError
 
-from . import state
+from . import models, state
+from .i18n import tr
 
 SELECT = "model_select"
 
 
+def model_label(ref: models.ModelRef) -> str:
+    """How a model is named in menus, in the session's language."""
+    if ref.kind == "shipped":
+        return tr("{n} (shipped)", "{n} (기본 제공)", n=ref.name)
+    if ref.kind == "upload":
+        return tr("{n} (uploaded)", "{n} (업로드)", n=ref.name)
+    return tr("{n} (class gallery)", "{n} (우리 반 갤러리)", n=ref.name)
+
+
 def _on_select() -> None:
-    label = st.session_state[SELECT]
+    wanted = st.session_state[SELECT]
     for ref in state.available_models():
-        if ref.label == label:
+        if ref.id == wanted:
             state.set_active(ref)
 
 
@@ -35,31 +45,49 @@ def _on_upload() -> None:
 def model_picker() -> state.Active:
     """Render the picker and return the active model (the same on every page)."""
     current = state.active()
-    labels = [m.label for m in state.available_models()]
-    st.session_state[SELECT] = current.ref.label  # follow changes made elsewhere (Train page)
+    labels = {m.id: model_label(m) for m in state.available_models()}  # formatted now, in this session's language
+    st.session_state[SELECT] = current.ref.id  # follow changes made elsewhere (Train page, gallery)
     with st.sidebar:
         st.selectbox(
-            "Active model",
-            labels,
+            tr("Active model", "사용할 모델"),
+            list(labels),
             key=SELECT,
             on_change=_on_select,
-            help="Shipped models, models you trained in this session, and uploads.",
+            format_func=labels.get,
+            help=tr(
+                "Shipped models, the class's models (see the gallery), and your uploads.",
+                "기본 제공 모델, 우리 반이 학습한 모델(갤러리 참고), 직접 올린 모델입니다.",
+            ),
         )
         cfg, meta = current.ckpt.config, current.ckpt.meta
         ds = meta.get("dataset", {})
         st.caption(
-            f"{ds.get('name', '?')} · {cfg.likelihood} · latent {cfg.latent_dim} · "
-            f"{len(meta.get('history', []))} epochs"
+            tr(
+                "{d} · {lik} · latent {z} · {e} epochs",
+                "{d} · {lik} · 잠재 차원 {z} · {e} 에폭",
+                d=ds.get("name", "?"),
+                lik=cfg.likelihood,
+                z=cfg.latent_dim,
+                e=len(meta.get("history", [])),
+            )
         )
-        with st.expander("Upload a checkpoint"):
+        with st.expander(tr("Upload a checkpoint", "체크포인트 올리기")):
             st.file_uploader(
-                "vae_core checkpoint (.safetensors)",
+                tr("vae_core checkpoint (.safetensors)", "vae_core 체크포인트 (.safetensors)"),
                 type=["safetensors"],
                 key="ckpt_upload",
                 on_change=_on_upload,
-                help=f"Files saved by this app or `python -m vae_core train`, up to {MAX_CHECKPOINT_BYTES // 2**20} MiB. "
-                "Loaded without running any code from the file.",
+                help=tr(
+                    "Files saved by this app or `python -m vae_core train`, up to {m} MiB. "
+                    "Loaded without running any code from the file.",
+                    "이 앱이나 `python -m vae_core train` 으로 저장한 파일, 최대 {m} MiB. "
+                    "파일 속 코드는 전혀 실행하지 않고 불러옵니다.",
+                    m=MAX_CHECKPOINT_BYTES // 2**20,
+                ),
             )
             if "upload_error" in st.session_state:
-                st.error(st.session_state["upload_error"])
+                st.error(
+                    tr("This file was not loaded: ", "이 파일은 불러오지 않았습니다: ")
+                    + st.session_state["upload_error"]
+                )
     return state.active()

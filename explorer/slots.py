@@ -3,21 +3,22 @@
 The shared models folder holds `.slots/slot-0.lock` … `slot-<N-1>.lock`; a run holds one of them locked
 with `fcntl.flock` while it trains. The kernel drops a process's locks when it dies, so a replica that is
 killed mid-run gives its slot back by itself: no stale lock files to clean. A run that finds no free slot
-waits its turn in first-come order: it holds a locked ticket file `.slots/wait-<time>-<pid>-<random>.ticket`,
-and the live tickets older than its own are the runs ahead of it (the queue position the Train page shows).
+waits its turn in first-come order: it holds a locked ticket file `.slots/wait-<time>-<pid>-<run id>.ticket`,
+and the live tickets older than its own are the runs ahead of it (the place in the queue the Train page shows).
 
-    with training_slot(cancel=job.stop_event, waiting=lambda ahead: ...) as slot:
-        if slot is None: ...  # cancelled while waiting
-        ...  # train
+    SLOTS = TrainingSlots(MODELS_DIR / ".slots", n)     # explorer/training.py: n = VAE_EXPLORER_MAX_TRAINING
+    with SLOTS.hold(run_id):                            # waits for a slot, holds it for the block
+        ...
+    SLOTS.ahead(run_id)                                 # runs waiting ahead of this one
 
-N comes from `VAE_EXPLORER_MAX_TRAINING` (default 2); the folder from the shared models folder
-(`explorer.models.MODELS_DIR`, `VAE_EXPLORER_MODELS`). Locks need a local or NFSv4 filesystem (flock).
+Locks need a local or NFSv4 filesystem (flock).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import secrets
 import threading
 import time
@@ -27,30 +28,11 @@ from pathlib import Path
 
 from vae_core.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MAX_TRAINING = 2
 POLL_SECONDS = 0.25
 
 
-def max_training() -> int:
-    raw = os.environ.get("VAE_EXPLORER_MAX_TRAINING", str(DEFAULT_MAX_TRAINING))
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ConfigError(f"VAE_EXPLORER_MAX_TRAINING={raw!r} must be a whole number of runs, 1 or more (default 2)")
-    return n
-
-
-def models_dir() -> Path:
-    """The shared models folder (explorer.models.MODELS_DIR where it exists, else $VAE_EXPLORER_MODELS)."""
-    from explorer import models
-
-    if hasattr(models, "models_dir"):
-        return Path(models.models_dir())
-    folder = getattr(models, "MODELS_DIR", None)
-    return Path(folder or os.environ.get("VAE_EXPLORER_MODELS", ROOT / "models"))
+def _safe(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "", run_id)[:40]
 
 
 def _try_lock(path: Path, mode: int = fcntl.LOCK_EX, create: bool = True) -> int | None:
@@ -65,16 +47,16 @@ def _try_lock(path: Path, mode: int = fcntl.LOCK_EX, create: bool = True) -> int
 
 
 class TrainingSlots:
-    """N slots in `folder/.slots`; acquire one with `hold()`. Safe across threads and processes."""
+    """n slots as lock files in `folder`; acquire one with `hold()`. Safe across threads and processes."""
 
-    def __init__(self, folder: str | Path, limit: int) -> None:
-        if limit < 1:
-            raise ConfigError(f"the number of training slots must be 1 or more, not {limit}")
-        self.dir = Path(folder) / ".slots"
-        self.limit = limit
+    def __init__(self, folder: str | Path, n: int) -> None:
+        if n < 1:
+            raise ConfigError(f"the number of training slots must be 1 or more, not {n}")
+        self.dir = Path(folder)
+        self.n = n
 
     def _slot_paths(self) -> list[Path]:
-        return [self.dir / f"slot-{i}.lock" for i in range(self.limit)]
+        return [self.dir / f"slot-{i}.lock" for i in range(self.n)]
 
     def try_acquire(self) -> int | None:
         """A held slot's fd, or None if all N are taken."""
@@ -117,9 +99,18 @@ class TrainingSlots:
         self.dir.mkdir(parents=True, exist_ok=True)
         return len(self.live_tickets())
 
-    def _take_ticket(self) -> tuple[int, Path]:
+    def ahead(self, run_id: str) -> int:
+        """Runs waiting ahead of this one (0 when it holds a slot, is first in line, or is unknown)."""
+        if not self.dir.is_dir():
+            return 0
+        live = [t.name for t in self.live_tickets()]
+        suffix = f"-{_safe(run_id)}.ticket"
+        return next((i for i, name in enumerate(live) if name.endswith(suffix)), 0)
+
+    def _take_ticket(self, run_id: str | None) -> tuple[int, Path]:
         # Locked under a private name, then renamed: nobody ever sees an unlocked ticket and removes it.
-        name = f"wait-{time.time_ns():020d}-{os.getpid():08d}-{secrets.token_hex(4)}.ticket"
+        tag = _safe(run_id) if run_id else secrets.token_hex(4)
+        name = f"wait-{time.time_ns():020d}-{os.getpid():08d}-{tag}.ticket"
         tmp = self.dir / f".{name}"
         fd = _try_lock(tmp)
         os.rename(tmp, self.dir / name)
@@ -128,6 +119,7 @@ class TrainingSlots:
     @contextmanager
     def hold(
         self,
+        run_id: str | None = None,
         cancel: threading.Event | None = None,
         waiting: Callable[[int], None] | None = None,
         poll: float = POLL_SECONDS,
@@ -136,15 +128,15 @@ class TrainingSlots:
         while waiting. `waiting(ahead)` is called whenever the number of runs ahead changes."""
         fd = self.try_acquire() if not self.waiting() else None
         if fd is None:
-            fd = self._wait(cancel, waiting, poll)
+            fd = self._wait(run_id, cancel, waiting, poll)
         try:
             yield fd
         finally:
             if fd is not None:
                 os.close(fd)  # closing the only fd releases the flock
 
-    def _wait(self, cancel, waiting, poll) -> int | None:
-        ticket_fd, ticket = self._take_ticket()
+    def _wait(self, run_id, cancel, waiting, poll) -> int | None:
+        ticket_fd, ticket = self._take_ticket(run_id)
         last = None
         try:
             while cancel is None or not cancel.is_set():
@@ -162,15 +154,3 @@ class TrainingSlots:
         finally:
             ticket.unlink(missing_ok=True)
             os.close(ticket_fd)
-
-
-def shared_slots() -> TrainingSlots:
-    """The app's slots: in the shared models folder, N from VAE_EXPLORER_MAX_TRAINING."""
-    return TrainingSlots(models_dir(), max_training())
-
-
-@contextmanager
-def training_slot(cancel: threading.Event | None = None, waiting: Callable[[int], None] | None = None):
-    """Hold one of the app's training slots for the block (None if cancelled while waiting)."""
-    with shared_slots().hold(cancel, waiting) as fd:
-        yield fd

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,11 +20,12 @@ from vae_core.errors import VAECoreError
 from vae_core.evaluate import encode
 from vae_core.manifold import decode_images, manifold_image
 
-from .models import DEFAULT_MODEL, ModelRef, run_models, shipped_models
+from . import models
+from .i18n import tr
+from .models import DEFAULT_MODEL, ModelRef, shipped_models
 
 ACTIVE = "active_model"  # session-state key of the active ModelRef
 UPLOADS = "uploaded_models"  # name -> (digest, Checkpoint), this session's uploads only
-SESSION_ID = "session_id"
 MAX_UPLOADS = 4
 
 
@@ -34,12 +34,6 @@ class Active:
     ref: ModelRef
     ckpt: Checkpoint
     key: str  # identifies the model's contents, for cache keys
-
-
-def session_id() -> str:
-    if SESSION_ID not in st.session_state:
-        st.session_state[SESSION_ID] = uuid.uuid4().hex
-    return st.session_state[SESSION_ID]
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -53,7 +47,7 @@ def file_key(path: str) -> tuple[str, int]:
 
 def available_models() -> list[ModelRef]:
     uploads = [ModelRef("upload", name, None) for name in st.session_state.get(UPLOADS, {})]
-    return shipped_models() + run_models(session_id()) + uploads
+    return shipped_models() + models.class_models() + uploads
 
 
 def resolve(ref: ModelRef) -> Active:
@@ -64,23 +58,31 @@ def resolve(ref: ModelRef) -> Active:
     try:
         path, mtime = file_key(ref.path)
     except OSError:
-        raise VAECoreError(f"model file {ref.path} is no longer there") from None
+        raise VAECoreError(f"model file {ref.path} is no longer there (deleted from the gallery?)") from None
     return Active(ref, _load_file(path, mtime), f"{path}@{mtime}")
 
 
 def active() -> Active:
-    """The session's active model; the default shipped one when none was chosen yet."""
+    """The session's active model; the pinned one (else the default shipped one) when none was chosen yet."""
     ref = st.session_state.get(ACTIVE)
     if ref is not None:
         try:
             return resolve(ref)
         except (VAECoreError, KeyError):
             st.session_state.pop(ACTIVE, None)
-    models = available_models()
-    if not models:
-        st.error("No model found: the checkpoints/ folder is empty. Train one on the Train page.")
+    available = [m for m in available_models() if m.kind != "upload"]
+    if not available:
+        st.error(
+            tr(
+                "No model found: the checkpoints/ folder is empty. Train one on the Train page.",
+                "모델이 없습니다. checkpoints/ 폴더가 비어 있습니다. 학습 페이지에서 모델을 학습하세요.",
+            )
+        )
         st.stop()
-    ref = next((m for m in models if m.name == DEFAULT_MODEL), models[0])
+    pin = models.pinned()
+    ref = next((m for m in available if m.name == pin), None) or next(
+        (m for m in available if m.name == DEFAULT_MODEL), available[0]
+    )
     st.session_state[ACTIVE] = ref
     return resolve(ref)
 

@@ -2,6 +2,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.figures import manifold_figure
+from explorer.i18n import tr
 from explorer.layout import page_setup
 from vae_core.errors import VAECoreError
 from vae_core.manifold import MAX_GRID, data_range, png_bytes
@@ -9,52 +10,68 @@ from vae_core.manifold import MAX_GRID, data_range, png_bytes
 act = page_setup("Manifold", "매니폴드")
 
 ckpt = act.ckpt
-st.title("Learned manifold")
+st.title(tr("Learned manifold", "학습된 매니폴드"))
 st.caption(
-    "Images decoded over a grid of latent values (the paper's Fig. 4). With *inverse CDF* spacing the grid is "
-    "even over the unit square and mapped through Φ⁻¹, so each cell holds equal prior mass."
+    tr(
+        "Images decoded over a grid of latent values (the paper's Fig. 4). With *inverse CDF* spacing the grid is "
+        "even over the unit square and mapped through Φ⁻¹, so each cell holds equal prior mass.",
+        "잠재 값의 격자 위에서 디코딩한 이미지들입니다(논문의 그림 4). *역누적분포* 간격에서는 단위 정사각형 위의 "
+        "고른 격자를 Φ⁻¹ 로 옮기므로, 칸마다 사전 분포의 확률 질량이 같습니다.",
+    )
 )
 mu, _, labels = state.sample_latents(act.key, ckpt)
 
 c1, c2, c3 = st.columns([1, 1, 1])
-n = c1.slider("Grid size n", 5, MAX_GRID, 20, key="manifold_n")
+n = c1.slider(tr("Grid size n", "격자 크기 n"), 5, MAX_GRID, 20, key="manifold_n")
 spacing = c2.radio(
-    "Spacing",
+    tr("Spacing", "간격"),
     ["icdf", "linear"],
     horizontal=True,
     key="manifold_spacing",
-    format_func={"icdf": "inverse Gaussian CDF", "linear": "linear"}.get,
+    format_func={"icdf": tr("inverse Gaussian CDF", "가우스 역누적분포"), "linear": tr("linear", "균등")}.get,
 )
-overlay = c3.checkbox("Overlay the test set's latent means", value=True, key="manifold_overlay")
+overlay = c3.checkbox(
+    tr("Overlay the test set's latent means", "테스트 세트의 잠재 평균 겹쳐 보기"), value=True, key="manifold_overlay"
+)
 
 lo, hi = (-3.0, -3.0), (3.0, 3.0)
 if spacing == "linear":
     dlo, dhi = data_range(mu) if len(mu) else (lo, hi)
-    st.caption("Range defaults to where 98% of the encoded test sample lies (1% and 99% quantiles).")
+    st.caption(
+        tr(
+            "Range defaults to where 98% of the encoded test sample lies (1% and 99% quantiles).",
+            "범위는 처음에 인코딩한 테스트 표본의 98%가 놓인 곳(1%와 99% 분위수)으로 정해집니다.",
+        )
+    )
     r = st.columns(4)
     lo = (
-        r[0].number_input("z₁ from", value=round(dlo[0], 2), step=0.1, key="lin_z1lo"),
-        r[2].number_input("z₂ from", value=round(dlo[1], 2), step=0.1, key="lin_z2lo"),
+        r[0].number_input(tr("z₁ from", "z₁ 시작"), value=round(dlo[0], 2), step=0.1, key="lin_z1lo"),
+        r[2].number_input(tr("z₂ from", "z₂ 시작"), value=round(dlo[1], 2), step=0.1, key="lin_z2lo"),
     )
     hi = (
-        r[1].number_input("z₁ to", value=round(dhi[0], 2), step=0.1, key="lin_z1hi"),
-        r[3].number_input("z₂ to", value=round(dhi[1], 2), step=0.1, key="lin_z2hi"),
+        r[1].number_input(tr("z₁ to", "z₁ 끝"), value=round(dhi[0], 2), step=0.1, key="lin_z1hi"),
+        r[3].number_input(tr("z₂ to", "z₂ 끝"), value=round(dhi[1], 2), step=0.1, key="lin_z2hi"),
     )
 rest = ()
 if ckpt.config.latent_dim > 2:
-    st.caption("Dimensions beyond the first two are held at 0 (the prior's mean).")
+    st.caption(
+        tr(
+            "Dimensions beyond the first two are held at 0 (the prior's mean).",
+            "처음 두 차원 밖의 차원은 0(사전 분포의 평균)에 고정합니다.",
+        )
+    )
 
 try:
     mosaic, z1, z2 = state.cached_manifold(act.key, ckpt, n, spacing, tuple(lo), tuple(hi), rest)
 except VAECoreError as exc:
-    st.error(str(exc))
+    st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + str(exc))
     st.stop()
 st.session_state["manifold_shape"] = mosaic.shape
 fig = manifold_figure(mosaic, z1, z2, spacing, *((mu, labels, ckpt.class_names) if overlay else ()))
 st.plotly_chart(fig, width="stretch", key="manifold_chart")
 scale = max(1, 840 // mosaic.shape[0])
 st.download_button(
-    "Download PNG",
+    tr("Download PNG", "PNG 내려받기"),
     png_bytes(mosaic, scale),
     file_name=f"{act.ref.name}-manifold-{n}x{n}.png",
     mime="image/png",

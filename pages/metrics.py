@@ -4,7 +4,9 @@ import torch
 
 from explorer import state
 from explorer.figures import kl_bar
+from explorer.i18n import tr
 from explorer.layout import page_setup
+from explorer.sidebar import model_label
 from explorer.widgets import show_image
 from vae_core.evaluate import evaluate
 from vae_core.manifold import decode_images, tile
@@ -12,10 +14,10 @@ from vae_core.manifold import decode_images, tile
 act = page_setup("Samples and metrics", "샘플과 지표")
 
 ckpt = act.ckpt
-st.title("Samples and metrics")
+st.title(tr("Samples and metrics", "샘플과 지표"))
 
 
-@st.cache_data(max_entries=64, show_spinner="Scoring the stored test sample…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def sample_metrics(key: str, _ckpt, k: int, n: int) -> dict:
     x = _ckpt.sample_x()[:n]
     return evaluate(_ckpt.model, x, k=k).as_dict()
@@ -33,56 +35,96 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
     saved = ckpt.meta.get("metrics", {})
     c = st.columns(3)
     if saved.get("test_elbo") is not None:
-        c[0].metric("Test ELBO (nats)", f"{saved['test_elbo']:.2f}", help=f"on {saved.get('n_test')} test images")
+        c[0].metric(
+            tr("Test ELBO (nats)", "테스트 ELBO (nats)"),
+            f"{saved['test_elbo']:.2f}",
+            help=tr("on {n} test images", "테스트 이미지 {n}개 기준", n=saved.get("n_test")),
+        )
     if saved.get("test_iw_ll") is not None:
         c[1].metric(f"IW log p(x), k={saved.get('k')}", f"{saved['test_iw_ll']:.2f}")
     if ckpt.sample_x() is None:
-        st.info("This checkpoint stores no test images: only its saved metrics are shown.")
+        st.info(
+            tr(
+                "This checkpoint stores no test images: only its saved metrics are shown.",
+                "이 체크포인트에는 테스트 이미지가 없어 저장된 지표만 보여 줍니다.",
+            )
+        )
         return None
-    m = sample_metrics(act.key, ckpt, k, 500)
+    with st.spinner(tr("Scoring the stored test sample…", "저장된 테스트 표본을 평가하는 중…")):
+        m = sample_metrics(act.key, ckpt, k, 500)
     c[2].metric(
-        "Active units",
+        tr("Active units", "활성 차원"),
         f"{m['active_units']} / {ckpt.config.latent_dim}",
-        help="dimensions whose posterior mean varies across images (variance > 0.01)",
+        help=tr(
+            "dimensions whose posterior mean varies across images (variance > 0.01)",
+            "이미지마다 사후 평균이 달라지는 차원 (분산 > 0.01)",
+        ),
     )
     st.caption(
-        f"Recomputed now on {m['n']} stored test images with k = {k}: ELBO {m['elbo']:.2f} = "
-        f"reconstruction {m['recon']:.2f} − KL {m['kl']:.2f}; IW log p(x) {m['iw_ll']:.2f} nats."
+        tr(
+            "Recomputed now on {n} stored test images with k = {k}: ELBO {e:.2f} = "
+            "reconstruction {r:.2f} − KL {kl:.2f}; IW log p(x) {iw:.2f} nats.",
+            "저장된 테스트 이미지 {n}개로 k = {k} 에서 방금 다시 계산: ELBO {e:.2f} = "
+            "재구성 {r:.2f} − KL {kl:.2f}; IW log p(x) {iw:.2f} nats.",
+            n=m["n"],
+            k=k,
+            e=m["elbo"],
+            r=m["recon"],
+            kl=m["kl"],
+            iw=m["iw_ll"],
+        )
     )
     st.plotly_chart(kl_bar(m["kl_per_dim"]), width="stretch", key=f"{prefix}_kl")
     if m["collapsed"]:
         st.warning(
-            f"Posterior collapse: the KL is only {m['kl']:.3f} nats, so q(z|x) ≈ p(z) and the decoder ignores z. "
-            "Try a smaller β, KL warm-up, or more epochs."
+            tr(
+                "Posterior collapse: the KL is only {kl:.3f} nats, so q(z|x) ≈ p(z) and the decoder ignores z. "
+                "Try a smaller β, KL warm-up, or more epochs.",
+                "사후 붕괴: KL 이 {kl:.3f} nats 뿐이라 q(z|x) ≈ p(z) 이고 디코더가 z 를 무시합니다. "
+                "β 를 줄이거나, KL 워밍업을 쓰거나, 에폭을 늘려 보세요.",
+                kl=m["kl"],
+            )
         )
     return m
 
 
 c1, c2 = st.columns([1, 1])
-n = c1.slider("Samples per side", 4, 16, 10, key="prior_n")
-seed = c2.number_input("Seed", 0, 10_000, 0, key="prior_seed")
+n = c1.slider(tr("Samples per side", "한 변의 샘플 수"), 4, 16, 10, key="prior_n")
+seed = c2.number_input(tr("Seed", "시드"), 0, 10_000, 0, key="prior_seed")
 k = st.select_slider(
-    "Importance samples k",
+    tr("Importance samples k", "중요도 샘플 수 k"),
     [1, 10, 50, 100, 500],
     100,
     key="metrics_k",
-    help="log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); larger k gives a tighter bound (and takes longer).",
+    help=tr(
+        "log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); larger k gives a tighter bound (and takes longer).",
+        "log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); k 가 클수록 더 빡빡한 하한을 주지만 시간이 더 걸립니다.",
+    ),
 )
 left, right = st.columns([1, 1])
 with left:
-    st.subheader("Samples from the prior")
-    st.image(prior_samples(act.key, ckpt, n, int(seed)), width="stretch", caption="z ~ N(0, I), decoded (Fig. 5 style)")
+    st.subheader(tr("Samples from the prior", "사전 분포에서 뽑은 샘플"))
+    st.image(
+        prior_samples(act.key, ckpt, n, int(seed)),
+        width="stretch",
+        caption=tr("z ~ N(0, I), decoded (Fig. 5 style)", "z ~ N(0, I) 를 디코딩 (그림 5 방식)"),
+    )
 with right:
-    st.subheader("Metrics")
+    st.subheader(tr("Metrics", "지표"))
     st.session_state["metrics_active"] = metrics_panel(act, "a", k)
 
 st.divider()
-st.subheader("Compare two models")
+st.subheader(tr("Compare two models", "두 모델 비교"))
 st.caption(
-    "For example β = 1 against β = 4 on the same data: a larger β trades reconstruction for a posterior closer to the prior (digits-beta4 collapses: its decoder ignores z)."
+    tr(
+        "For example β = 1 against β = 4 on the same data: a larger β trades reconstruction for a posterior closer "
+        "to the prior (digits-beta4 collapses: its decoder ignores z).",
+        "예를 들어 같은 데이터에서 β = 1 과 β = 4 를 비교해 보세요. β 가 클수록 재구성을 내주고 사후 분포를 사전 분포에 "
+        "더 가깝게 만듭니다(digits-beta4 는 붕괴해서 디코더가 z 를 무시합니다).",
+    )
 )
 models = state.available_models()
-labels = [m.label for m in models]
+labels = [model_label(m) for m in models]
 cols = st.columns(2)
 for i, col in enumerate(cols):
     with col:
@@ -91,13 +133,18 @@ for i, col in enumerate(cols):
         default = next(
             (j for j, m in enumerate(models) if m.kind == "shipped" and m.name == wanted), min(i, len(labels) - 1)
         )
-        label = st.selectbox(f"Model {'AB'[i]}", labels, index=default, key=f"cmp_{i}")
+        label = st.selectbox(tr("Model {x}", "모델 {x}", x="AB"[i]), labels, index=default, key=f"cmp_{i}")
         other = state.resolve(models[labels.index(label)])
         meta = other.ckpt.meta.get("train", {})
         st.caption(
-            f"β = {meta.get('beta', '?')}, {len(other.ckpt.meta.get('history', []))} epochs, "
-            f"latent {other.ckpt.config.latent_dim}"
+            tr(
+                "β = {b}, {e} epochs, latent {z}",
+                "β = {b}, {e} 에폭, 잠재 차원 {z}",
+                b=meta.get("beta", "?"),
+                e=len(other.ckpt.meta.get("history", [])),
+                z=other.ckpt.config.latent_dim,
+            )
         )
         mosaic, _, _ = state.cached_manifold(other.key, other.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
-        show_image(mosaic, "manifold (inverse-CDF grid)", 420)
+        show_image(mosaic, tr("manifold (inverse-CDF grid)", "매니폴드 (역누적분포 격자)"), 420)
         metrics_panel(other, f"cmp{i}", min(k, 100))

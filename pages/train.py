@@ -1,11 +1,10 @@
-import numpy as np
 import streamlit as st
 import torch
 
-from explorer import state
-from explorer.figures import history_figure, latent_scatter
+from explorer import train_panel
+from explorer.i18n import tr
 from explorer.layout import page_setup
-from explorer.models import checked_name, run_models, run_path
+from explorer.models import checked_name
 from explorer.training import TrainingJob
 from vae_core.data import DATASETS, PIXELS
 from vae_core.errors import ConfigError
@@ -13,15 +12,15 @@ from vae_core.train import TrainConfig
 
 page_setup("Train", "학습")
 
-JOB = "train_job"
 st.title("Train a VAE")
-job: TrainingJob | None = st.session_state.get(JOB)
+job: TrainingJob | None = train_panel.current_job()
 busy = job is not None and job.running
 cuda = torch.cuda.is_available()
 st.caption(
     f"Device: {'CUDA GPU present (' + torch.cuda.get_device_name(0) + ')' if cuda else 'no CUDA GPU here; training runs on the CPU'}. "
     "Digits trains in seconds; the 28×28 datasets need their files on disk (or a connection) and take minutes on a CPU."
 )
+who = train_panel.trainer_name()
 
 # Settings that train a good model quickly on each dataset (digits: small, so small batches and
 # a KL warm-up, which keeps its posterior from collapsing in a short run).
@@ -81,10 +80,17 @@ with st.form("train_form", border=True):
         format_func=lambda d: d if d != "cuda" or cuda else "cuda (not present)",
     )
     name = c[1].text_input("Save as", key="tr_name", disabled=busy)
-    c[2].caption("Trained models are saved for this browser session only.")
+    c[2].caption("Trained models are saved in the class gallery, for everyone.")
     submitted = c[3].form_submit_button("Train", type="primary", disabled=busy, width="stretch")
 
-if submitted and not busy:
+if submitted and not busy and who is None:
+    st.error(
+        tr(
+            "Not started: first type your name above the settings.",
+            "시작하지 않았습니다. 먼저 설정 위에 이름을 입력하세요.",
+        )
+    )
+elif submitted and not busy:
     try:
         sizes = tuple(int(v) for v in hidden.split(",") if v.strip())
         if not sizes or any(s < 1 or s > 4096 for s in sizes):
@@ -104,10 +110,9 @@ if submitted and not busy:
         cfg.validate()
         if device == "cuda" and not cuda:
             raise ConfigError("no CUDA GPU is present: choose auto or cpu")
-        out = run_path(state.session_id(), checked_name(name))
-        job = TrainingJob(dataset, dict(hidden=sizes, latent_dim=int(latent), likelihood=likelihood), cfg, out)
-        st.session_state[JOB] = job
-        job.start()
+        model_cfg = dict(hidden=sizes, latent_dim=int(latent), likelihood=likelihood)
+        job = TrainingJob(dataset, model_cfg, cfg, checked_name(name), who)
+        train_panel.start(job)
         busy = True
     except ValueError as exc:
         st.error(f"Not started: {exc}")
@@ -115,40 +120,9 @@ if submitted and not busy:
 
 @st.fragment(run_every=1.0 if busy else None)
 def progress() -> None:
-    job: TrainingJob | None = st.session_state.get(JOB)
-    if job is None:
-        return
-    total = job.train_cfg.epochs
-    st.progress(len(job.history) / total, text=f"{job.status}: {job.message or 'starting…'}")
-    if job.running and st.button("Stop after this epoch", key="tr_stop"):
-        job.request_stop()
-        st.toast("Stopping after the current epoch; the model will be saved.")
-    if job.status == "failed":
-        st.error(job.message)
-    if job.history:
-        st.plotly_chart(history_figure(job.history), width="stretch", key="tr_curves")
-    if job.latents:
-        last = len(job.latents)
-        epoch = last
-        if not job.running and last > 1:
-            epoch = st.slider("Replay the latent space at epoch", 1, last, last, key="tr_replay")
-        fig = latent_scatter(
-            job.latents[epoch - 1],
-            np.asarray(job.labels),
-            job.class_names,
-            title=f"Test-set latent means after epoch {epoch}",
-            height=480,
-        )
-        st.plotly_chart(fig, width="stretch", key="tr_latents")
-    if not job.running and st.session_state.get("tr_finished") != str(job.out) + str(job.started):
-        # The run just ended: make its model active and redraw the whole page once (form enabled).
-        st.session_state["tr_finished"] = str(job.out) + str(job.started)
-        if job.status == "done":
-            ref = next(r for r in run_models(state.session_id()) if r.path == str(job.out))
-            state.set_active(ref)
-        st.rerun(scope="app")
-    if job.status == "done":
-        st.success(f"{job.message}. It is now the active model: see it on the other pages.")
+    job = train_panel.current_job()
+    if job is not None:
+        train_panel.progress(job)
 
 
 progress()

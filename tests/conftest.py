@@ -49,3 +49,14 @@ def shipped_digits():
 def tiny_model():
     torch.manual_seed(0)
     return VAE(VAEConfig(input_shape=(1, 4, 4), hidden=(8,), latent_dim=2)).eval()
+
+
+@pytest.fixture(autouse=True)
+def models_dir(tmp_path, monkeypatch):
+    """Every test gets its own empty models folder (the app's MODELS_DIR), never the repository's."""
+    import explorer.models as models
+
+    folder = tmp_path / "models"
+    monkeypatch.setattr(models, "MODELS_DIR", folder)
+    monkeypatch.setenv("VAE_EXPLORER_MODELS", str(folder))  # for servers and subprocesses a test starts
+    return folder

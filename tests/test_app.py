@@ -8,15 +8,19 @@ from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 from test_checkpoint import RunsCode, _with_meta
 
-PAGES = ["app.py", "pages/train.py", "pages/manifold.py", "pages/walk.py", "pages/encode.py", "pages/metrics.py"]
+PAGES = [
+    "app.py",
+    "pages/train.py",
+    "pages/gallery.py",
+    "pages/manifold.py",
+    "pages/walk.py",
+    "pages/encode.py",
+    "pages/metrics.py",
+]
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAE_EXPLORER_RUNS", str(tmp_path / "runs"))
-    import explorer.models as models
-
-    monkeypatch.setattr(models, "RUNS_DIR", tmp_path / "runs")
+def app(models_dir):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     return at.run()
 
@@ -60,9 +64,8 @@ def test_manifold_grid_size_and_linear_range(app):
 
 
 def test_switching_model_in_the_sidebar(app):
-    labels = app.selectbox(key="model_select").options
-    digits = next(label for label in labels if label.startswith("digits "))
-    at = app.selectbox(key="model_select").set_value(digits).run()
+    assert "digits (shipped)" in app.selectbox(key="model_select").options
+    at = app.selectbox(key="model_select").set_value("shipped:digits").run()
     at = goto(at, "pages/walk.py")
     no_errors(at)
     assert at.session_state["active_model"].name == "digits"
@@ -126,32 +129,39 @@ def test_good_checkpoint_upload_becomes_active(app):
     assert (ref.kind, ref.name) == ("upload", "mine")
 
 
-def test_train_page_trains_digits_and_activates_the_model(app, tmp_path):
-    at = goto(app, "pages/train.py")
+def trainer(at: AppTest, who: str = "Mina") -> AppTest:
+    return at.text_input(key="trainer_input").set_value(who).run()
+
+
+def test_train_page_trains_digits_and_activates_the_model(app, models_dir):
+    from explorer import training
+
+    at = trainer(goto(app, "pages/train.py"))
     at.number_input(key="tr_epochs").set_value(2)
     at.text_input(key="tr_name").set_value("tiny")
     at = at.form_submit_button[0].click().run()
     no_errors(at)
-    job = at.session_state["train_job"]
+    job = training.find(at.session_state["train_run"])
     job.thread.join(timeout=120)
     assert job.status == "done", job.message
     at = at.run()
     no_errors(at)
     ref = at.session_state["active_model"]
-    assert (ref.kind, ref.name) == ("run", "tiny")
-    assert Path(ref.path).is_file() and Path(ref.path).parent.parent == tmp_path / "runs"
+    assert (ref.kind, ref.name) == ("class", "tiny")
+    assert Path(ref.path).is_file() and Path(ref.path).parent == models_dir
     assert len(job.history) == 2 and len(job.latents) == 2
+    assert at.query_params["run"] == job.run_id  # in the URL, so a reloaded page finds the run
 
 
 @pytest.mark.parametrize(
     "name,message", [("../escape", "not allowed"), ("fashion-mnist", "shipped"), ("/etc/passwd", "not allowed")]
 )
 def test_train_page_refuses_bad_names(app, name, message):
-    at = goto(app, "pages/train.py")
+    at = trainer(goto(app, "pages/train.py"))
     at.text_input(key="tr_name").set_value(name)
     at = at.form_submit_button[0].click().run()
     no_errors(at)
-    assert "train_job" not in at.session_state
+    assert "train_run" not in at.session_state
     assert message in at.error[0].value
 
 

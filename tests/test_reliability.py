@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explorer.models import checked_name, run_path
-from explorer.training import TrainingJob
+from explorer.models import checked_name, model_path
+from explorer.training import TrainingJob, submit
 from vae_core.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from vae_core.elbo import iw_log_likelihood
 from vae_core.errors import CheckpointError, ConfigError, VAECoreError
@@ -104,37 +104,35 @@ def test_unsafe_or_shipped_names_are_refused(name):
         checked_name(name)
 
 
-def test_run_paths_stay_in_the_session_folder():
-    sid = "0123456789abcdef0123456789abcdef"
-    p = run_path(sid, "my-model_2")
-    assert p.name == "my-model_2.safetensors" and p.parent.name == sid
+def test_model_paths_stay_in_the_models_folder(models_dir):
+    p = model_path("my-model_2")
+    assert p.name == "my-model_2.safetensors" and p.parent == models_dir.resolve()
     with pytest.raises(ConfigError):
-        run_path("../../etc", "x")
+        model_path("../../etc/x")
 
 
-def _job(tmp_path, name, **train):
+def _job(name, **train):
     cfg = TrainConfig(**{"epochs": 1, "batch_size": 64, "device": "cpu", **train})
-    return TrainingJob("digits", {"hidden": (32,)}, cfg, tmp_path / f"{name}.safetensors")
+    return TrainingJob("digits", {"hidden": (32,)}, cfg, name, "tester")
 
 
 def test_stop_request_ends_after_the_epoch_and_saves(tmp_path):
-    job = _job(tmp_path, "stopped", epochs=200)
-    job.start()
+    job = submit(_job("stopped", epochs=200))
     while not job.history and job.thread.is_alive():
         time.sleep(0.05)
     job.request_stop()
     job.thread.join(60)
-    assert job.status == "done" and "stopped early" in job.message
+    assert job.status == "done" and "stopped early" in job.message[0]
     ckpt = load_checkpoint(job.out)
     assert ckpt.meta["stopped_early"] and 1 <= len(ckpt.meta["history"]) < 200
 
 
-def test_a_diverging_run_in_the_app_saves_nothing_and_says_why(tmp_path):
-    job = _job(tmp_path, "boom", lr=1e9, epochs=3)
-    job.start()
+def test_a_diverging_run_in_the_app_saves_nothing_and_says_why(models_dir):
+    job = submit(_job("boom", lr=1e9, epochs=3))
     job.thread.join(60)
-    assert job.status == "failed" and "diverged" in job.message and "lower the learning rate" in job.message
-    assert not (tmp_path / "boom.safetensors").exists()
+    en, ko = job.message
+    assert job.status == "failed" and "diverged" in en and "lower the learning rate" in en and "학습 실패" in ko
+    assert not (models_dir / "boom.safetensors").exists()
 
 
 def test_missing_dataset_in_the_app_names_it(tmp_path):
@@ -142,18 +140,19 @@ def test_missing_dataset_in_the_app_names_it(tmp_path):
         "kmnist",
         {"hidden": (32,)},
         TrainConfig(epochs=1, device="cpu"),
-        tmp_path / "k.safetensors",
+        "k",
+        "tester",
         data_dir=str(tmp_path / "nowhere"),
     )
-    job.start()
-    job.thread.join(60)
-    assert job.status == "failed" and "kmnist" in job.message and "To get it" in job.message
+    submit(job).thread.join(60)
+    assert job.status == "failed" and "kmnist" in job.message[0] and "To get it" in job.message[0]
 
 
-def test_two_sessions_training_at_once_get_separate_models(tmp_path):
-    a, b = _job(tmp_path / "a", "m", seed=1, epochs=2), _job(tmp_path / "b", "m", seed=2, epochs=2)
-    a.start()
-    b.start()
+def test_two_sessions_training_at_once_get_separate_models(models_dir):
+    a = submit(_job("ma", seed=1, epochs=2))
+    with pytest.raises(ConfigError, match="already exists or is being trained"):
+        submit(_job("ma", seed=3))  # one name, one model: the second is refused before it starts
+    b = submit(_job("mb", seed=2, epochs=2))
     a.thread.join(120)
     b.thread.join(120)
     assert a.status == b.status == "done", (a.message, b.message)
@@ -162,17 +161,18 @@ def test_two_sessions_training_at_once_get_separate_models(tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_out_of_gpu_memory_gives_a_message(tmp_path):
+def test_out_of_gpu_memory_gives_a_message(models_dir):
     job = TrainingJob(
         "digits",
         {"hidden": (65536, 65536)},
         TrainConfig(epochs=1, batch_size=1024, device="cuda"),
-        tmp_path / "oom.safetensors",
+        "oom",
+        "tester",
     )
-    job.start()
+    submit(job)
     job.thread.join(300)
-    assert job.status == "failed" and "out of GPU memory" in job.message
-    assert not job.out.exists()
+    assert job.status == "failed" and "out of GPU memory" in job.message[0]
+    assert job.out is None and not (models_dir / "oom.safetensors").exists()
 
 
 # ---- fuzzing the public functions that take user input ----
@@ -261,9 +261,6 @@ def test_fuzz_image_preprocessing(a):
 def test_cached_shipped_models_are_not_mutated_by_sessions(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    import explorer.models as models
-
-    monkeypatch.setattr(models, "RUNS_DIR", tmp_path / "runs")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     for page in ("pages/walk.py", "pages/manifold.py", "pages/metrics.py", "pages/encode.py"):
         at = at.switch_page(page).run()

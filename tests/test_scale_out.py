@@ -110,6 +110,7 @@ async def _train_through(url: str, name: str) -> None:
     _, client = await open_tab(url)
     try:
         page = await client.run("train", timeout=120)
+        client.set_widget(widget(page, "trainer_input"), string_value="Tester")
         client.set_widget(widget(page, "tr_epochs"), double_value=2)
         client.set_widget(widget(page, "tr_name"), string_value=name)
         submit = next(
@@ -122,31 +123,34 @@ async def _train_through(url: str, name: str) -> None:
         await client.__aexit__(None, None, None)
 
 
-async def _listed_by(url: str, name: str) -> bool:
+async def _use_from_gallery(url: str, name: str) -> None:
+    """The gallery of the replica at `url` lists the model; choosing it there draws the Walk page with it."""
     _, client = await open_tab(url)
     try:
-        home = await client.run("", timeout=120)
-        return any(name in o for opts in home.options.values() for o in opts)
+        gallery = await client.run("gallery", timeout=120)
+        assert not gallery.exceptions, gallery.exceptions
+        client.set_widget(widget(gallery, f"use_{name}"), trigger_value=True)  # raises if not listed
+        chosen = await client.run("gallery")
+        assert not chosen.exceptions, chosen.exceptions
+        walk = await client.run("walk")
+        assert not walk.exceptions and walk.image_urls, walk.exceptions
+        assert any(name in o for opts in walk.options.values() for o in opts)  # the sidebar's model picker
     finally:
         await client.__aexit__(None, None, None)
 
 
 def test_two_replicas_behind_haproxy_share_sessions_media_uploads_and_models(tmp_path):
-    import explorer.models
-
-    env = {"VAE_EXPLORER_MODELS": str(tmp_path), "VAE_EXPLORER_RUNS": str(tmp_path)}
+    env = {"VAE_EXPLORER_MODELS": str(tmp_path)}
     with replicas(2, env=env) as dep:
         assert dep.server_states() == {"r1": "UP", "r2": "UP"}
         asyncio.run(_through_the_proxy(dep))
-        if not hasattr(explorer.models, "MODELS_DIR"):
-            pytest.skip("models trained in the app are per-session until the shared gallery (issue 11) lands")
         asyncio.run(_train_through(dep.replica_urls[0], "trained-on-r1"))
         saved = tmp_path / "trained-on-r1.safetensors"
         deadline = time.monotonic() + 60
         while not saved.exists() and time.monotonic() < deadline:
             time.sleep(0.5)
         assert saved.exists(), "the run through replica r1 saved no model"
-        assert asyncio.run(_listed_by(dep.replica_urls[1], "trained-on-r1"))
+        asyncio.run(_use_from_gallery(dep.replica_urls[1], "trained-on-r1"))
 
 
 def test_launcher_stops_replicas_and_haproxy_on_sigterm_and_when_killed():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from explorer.slots import TrainingSlots, max_training, training_slot
+from explorer.slots import TrainingSlots
 from vae_core.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,17 +22,17 @@ import sys, threading
 sys.path.insert(0, {root!r})
 from explorer.slots import TrainingSlots
 slots = TrainingSlots({folder!r}, {limit})
-with slots.hold(waiting=lambda ahead: print("ahead", ahead, flush=True)) as fd:
+with slots.hold(sys.argv[1], waiting=lambda ahead: print("ahead", ahead, flush=True)) as fd:
     print("held", flush=True)
     sys.stdin.readline()
 print("released", flush=True)
 """
 
 
-def start_holder(folder, limit=1) -> subprocess.Popen:
+def start_holder(folder, limit=1, run_id="run") -> subprocess.Popen:
     code = HOLDER.format(root=ROOT, folder=str(folder), limit=limit)
     return subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        [sys.executable, "-c", code, run_id], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
     )
 
 
@@ -107,8 +107,10 @@ def test_waiters_know_their_place_and_dead_waiters_leave_the_queue(tmp_path):
     try:
         read_until(holder, "held")
         for expected in range(3):  # three more runs queue up behind it, in order
-            queue.append(start_holder(tmp_path))
+            queue.append(start_holder(tmp_path, run_id=f"run{expected}"))
             assert read_until(queue[-1], "ahead") == [f"ahead {expected}"]
+        slots = TrainingSlots(tmp_path, 1)
+        assert [slots.ahead(f"run{i}") for i in range(3)] == [0, 1, 2]  # what the Train page shows
         os.kill(queue[0].pid, signal.SIGKILL)  # the first waiter's tab and replica are gone
         queue[0].wait()
         assert read_until(queue[1], "ahead") == ["ahead 0"]
@@ -156,17 +158,14 @@ def test_a_run_stopped_while_waiting_gets_no_slot(tmp_path):
         assert slots.waiting() == 0  # its ticket is gone
 
 
-def test_limit_comes_from_the_environment_and_bad_values_say_what_to_do(tmp_path, monkeypatch):
-    import explorer.models
+def test_the_app_keeps_its_slots_in_the_shared_models_folder(tmp_path, monkeypatch):
+    from explorer import models, training
 
-    monkeypatch.setenv("VAE_EXPLORER_MODELS", str(tmp_path))
-    monkeypatch.setattr(explorer.models, "MODELS_DIR", tmp_path, raising=False)
-    monkeypatch.setenv("VAE_EXPLORER_MAX_TRAINING", "1")
-    assert max_training() == 1
-    with training_slot() as fd:
-        assert fd is not None
-        assert TrainingSlots(tmp_path, 1).busy() == 1
-    for bad in ("0", "two", "-1"):
-        monkeypatch.setenv("VAE_EXPLORER_MAX_TRAINING", bad)
-        with pytest.raises(ConfigError, match="VAE_EXPLORER_MAX_TRAINING"):
-            max_training()
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    monkeypatch.setenv("VAE_EXPLORER_MAX_TRAINING", "3")
+    slots = training._make_slots()
+    assert isinstance(slots, TrainingSlots) and slots.n == 3 and slots.dir == tmp_path / ".slots"
+    with slots.hold("a"):
+        assert TrainingSlots(tmp_path / ".slots", 3).busy() == 1  # seen by any other process
+    with pytest.raises(ConfigError, match="1 or more"):
+        TrainingSlots(tmp_path, 0)

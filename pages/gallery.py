@@ -1,0 +1,194 @@
+import os
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from explorer import models, state, training
+from explorer.i18n import tr, tr_text
+from explorer.layout import page_setup
+from explorer.train_panel import STATUS
+from explorer.widgets import show_image
+from vae_core.errors import VAECoreError
+
+act = page_setup("Class gallery", "우리 반 갤러리")
+
+TEACHER = "teacher_ok"  # session state: this session gave the right teacher key
+
+
+def teacher_key() -> str | None:
+    """The key set by whoever started the server (environment first, then .streamlit/secrets.toml)."""
+    key = os.environ.get("VAE_EXPLORER_TEACHER_KEY")
+    if key:
+        return key
+    try:
+        return st.secrets.get("teacher_key") or None
+    except Exception:  # no secrets file at all: Streamlit raises rather than returning nothing
+        return None
+
+
+def _on_key() -> None:
+    st.session_state[TEACHER] = models.teacher_key_matches(st.session_state.get("teacher_key_input", ""), teacher_key())
+    st.session_state["teacher_key_input"] = ""
+    st.session_state["teacher_tried"] = True
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def thumbnail(path: str, mtime_ns: int):
+    ckpt = state._load_file(path, mtime_ns)
+    mosaic, _, _ = state.cached_manifold(f"{path}@{mtime_ns}", ckpt, 10, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+    return mosaic
+
+
+def when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
+st.title(tr("Class gallery", "우리 반 갤러리"))
+st.caption(
+    tr(
+        "Every model trained in this app, by everyone in the class, newest first. Make one active to explore it "
+        "on the other pages, or download its checkpoint file.",
+        "이 앱에서 우리 반 모두가 학습한 모델입니다(최신순). 사용할 모델로 고르면 다른 페이지에서 살펴볼 수 있고, "
+        "체크포인트 파일을 내려받을 수도 있습니다.",
+    )
+)
+
+key_set = teacher_key() is not None
+teacher = key_set and st.session_state.get(TEACHER, False)
+entries = models.gallery()
+pin = models.pinned()
+used, quota = sum(e.bytes for e in entries), models.quota_bytes()
+
+running = training.active_jobs()
+if running:
+    st.subheader(tr("Training now", "지금 학습 중"))
+    for job in running:
+        st.markdown(
+            tr(
+                "**{m}** by {w}: {s}, {e}/{n} epochs",
+                "**{m}** ({w}): {s}, {e}/{n} 에폭",
+                m=job.name,
+                w=job.who,
+                s=tr_text(STATUS[job.status]),
+                e=len(job.history),
+                n=job.train_cfg.epochs,
+            )
+        )
+
+if not entries:
+    st.info(
+        tr(
+            "No model in the gallery yet: train one on the Train page and it appears here for everyone.",
+            "아직 갤러리에 모델이 없습니다. 학습 페이지에서 모델을 학습하면 여기에 모두에게 보입니다.",
+        )
+    )
+if pin:
+    st.caption(tr("Pinned for everyone: **{p}**", "모두에게 고정된 모델: **{p}**", p=pin))
+
+COLS = 3
+for row in range(0, len(entries), COLS):
+    cols = st.columns(COLS, border=True)
+    for col, e in zip(cols, entries[row : row + COLS]):
+        with col:
+            badge = " 📌" if e.name == pin else ""
+            st.subheader(e.name + badge)
+            try:
+                mtime = os.stat(e.path).st_mtime_ns
+                show_image(thumbnail(e.path, mtime), size=260)
+            except (OSError, VAECoreError) as exc:
+                st.warning(tr("This model cannot be read: ", "이 모델을 읽을 수 없습니다: ") + str(exc))
+                continue
+            st.markdown(
+                tr(
+                    "by **{w}** · {d} · β = {b} · {n} epochs  \ntest ELBO {v} nats · {t}",
+                    "**{w}** · {d} · β = {b} · {n} 에폭  \n테스트 ELBO {v} nats · {t}",
+                    w=e.who,
+                    d=e.dataset,
+                    b="?" if e.beta is None else f"{e.beta:g}",
+                    n=e.epochs,
+                    v="–" if e.test_elbo is None else f"{e.test_elbo:.2f}",
+                    t=when(e.created),
+                )
+            )
+            b = st.columns(2)
+            is_active = act.ref.kind == "class" and act.ref.name == e.name
+            if b[0].button(
+                tr("Active", "사용 중") if is_active else tr("Make active", "사용하기"),
+                key=f"use_{e.name}",
+                disabled=is_active,
+                width="stretch",
+            ):
+                state.set_active(e.ref)
+                st.rerun()
+            b[1].download_button(
+                tr("Download", "내려받기"),
+                data=lambda p=e.path: Path(p).read_bytes(),
+                file_name=f"{e.name}.safetensors",
+                mime="application/octet-stream",
+                key=f"dl_{e.name}",
+                width="stretch",
+            )
+            if teacher:
+                t = st.columns(2)
+                if e.name == pin:
+                    if t[0].button(tr("Unpin", "고정 해제"), key=f"unpin_{e.name}", width="stretch"):
+                        models.set_pin(None)
+                        st.rerun()
+                elif t[0].button(tr("Pin for everyone", "모두에게 고정"), key=f"pin_{e.name}", width="stretch"):
+                    models.set_pin(e.name)
+                    st.rerun()
+                if t[1].button(tr("Delete", "삭제"), key=f"del_{e.name}", type="secondary", width="stretch"):
+                    models.delete_model(e.name)
+                    if is_active:
+                        st.session_state.pop(state.ACTIVE, None)
+                    st.rerun()
+
+st.divider()
+st.caption(
+    tr(
+        "Storage: {u:.1f} MB of {q:.0f} MB. When the gallery is full, the oldest models that are not pinned are "
+        "removed first; the shipped models are never removed.",
+        "저장 공간: {q:.0f} MB 중 {u:.1f} MB 사용. 갤러리가 가득 차면 고정되지 않은 가장 오래된 모델부터 지웁니다. "
+        "기본 제공 모델은 지우지 않습니다.",
+        u=used / 1e6,
+        q=quota / 1e6,
+    )
+)
+
+with st.expander(tr("Teacher", "교사용")):
+    if not key_set:
+        st.caption(
+            tr(
+                "No teacher key is set on this server, so nobody can pin or delete models. Whoever starts the server "
+                "sets one with the environment variable VAE_EXPLORER_TEACHER_KEY (or teacher_key in "
+                ".streamlit/secrets.toml).",
+                "이 서버에는 교사 키가 없어 아무도 모델을 고정하거나 지울 수 없습니다. 서버를 시작하는 사람이 환경 변수 "
+                "VAE_EXPLORER_TEACHER_KEY (또는 .streamlit/secrets.toml 의 teacher_key)로 정합니다.",
+            )
+        )
+    elif teacher:
+        st.success(
+            tr(
+                "Teacher actions are on: pin a model for everyone (new visitors start with it) or delete models.",
+                "교사 기능이 켜졌습니다. 모델을 모두에게 고정(새로 접속한 학생이 이 모델로 시작)하거나 지울 수 있습니다.",
+            )
+        )
+        if pin and pin not in {e.name for e in entries}:
+            if st.button(tr("Unpin {p}", "{p} 고정 해제", p=pin), key="unpin_shipped"):
+                models.set_pin(None)
+                st.rerun()
+        shipped = [r.name for r in models.shipped_models()]
+        choice = st.selectbox(tr("Pin a shipped model", "기본 제공 모델 고정"), shipped, key="pin_shipped")
+        if st.button(tr("Pin for everyone", "모두에게 고정"), key="pin_shipped_go"):
+            models.set_pin(choice)
+            st.rerun()
+    else:
+        st.text_input(
+            tr("Teacher key", "교사 키"),
+            type="password",
+            key="teacher_key_input",
+            on_change=_on_key,
+        )
+        if st.session_state.get("teacher_tried"):
+            st.error(tr("That is not the teacher key.", "교사 키가 맞지 않습니다."))
