@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import report, summary  # noqa: E402
 from bench.ws_client import RunResult, StreamlitClient  # noqa: E402
 from deploy.replicas import replicas  # noqa: E402
+from explorer.slots import TrainingSlots  # noqa: E402
 
 MAX_ACTIONS = 5000  # per session, whatever the duration
 MAX_RECONNECTS = 3  # per session
@@ -152,6 +153,23 @@ async def upload_on_encode(browser: Browser, client: StreamlitClient, png: bytes
     await asyncio.to_thread(browser.put_file, urls.upload_url, "digit.png", png)
     client.set_files(uploader, [("digit.png", len(png), urls)])
     return await client.run("encode")
+
+
+async def start_training(url: str, name: str, epochs: int, who: str = "Tester") -> None:
+    """Start a digits run on the Train page of the replica at `url`, as a student would (name, settings, Train)."""
+    _, client = await open_tab(url)
+    try:
+        page = await client.run("train", timeout=120)
+        client.set_widget(widget(page, "trainer_input"), string_value=who)
+        client.set_widget(widget(page, "tr_epochs"), double_value=epochs)
+        client.set_widget(widget(page, "tr_name"), string_value=name)
+        submit = next(
+            w for w, (kind, label, _) in page.widgets.items() if kind == "button" and label in ("Train", "학습")
+        )
+        client.set_widget(submit, trigger_value=True)
+        check(await client.run("train", timeout=120), "start training")
+    finally:
+        await client.__aexit__(None, None, None)
 
 
 # ---- one session and one phase ----
@@ -277,7 +295,9 @@ async def warm(url: str, png: bytes) -> None:
         await client.__aexit__(None, None, None)
 
 
-async def phase(dep, base: str, sessions: int, seconds: float, think: float, kill_at: float | None) -> dict:
+async def phase(
+    dep, base: str, sessions: int, seconds: float, think: float, kill_at: float | None, models: Path
+) -> dict:
     png = digit_png()
     for url in dep.replica_urls:
         await warm(url, png)
@@ -292,8 +312,13 @@ async def phase(dep, base: str, sessions: int, seconds: float, think: float, kil
         await asyncio.sleep(kill_at)
         victim = dep.replicas[0]
         kill["rss_mib_at_kill"] = round(rss_mib(victim.pid), 1)
+        kill["slots_busy_before_kill"] = slots.busy()
         os.kill(victim.pid, signal.SIGKILL)
         kill["at_s"] = round(time.perf_counter() - tally.t0, 2)
+        while slots.busy() and time.perf_counter() - tally.t0 - kill["at_s"] < 30:
+            await asyncio.sleep(0.05)
+        kill["slots_busy_after_kill"] = slots.busy()  # the kernel released the dead replica's flock
+        kill["slot_released_after_s"] = round(time.perf_counter() - tally.t0 - kill["at_s"], 2)
         while "down_after_s" not in kill:
             try:
                 if dep.server_states().get("r1") == "DOWN":
@@ -302,12 +327,20 @@ async def phase(dep, base: str, sessions: int, seconds: float, think: float, kil
                 pass
             await asyncio.sleep(0.1)
 
+    async def train_on_victim() -> None:
+        """A run on r1 that is still training when r1 is killed: its slot must come back, no file half-written."""
+        await asyncio.sleep(max(0.0, kill_at - 6))
+        await start_training(dep.replica_urls[0], "on-the-killed-replica", epochs=500)
+
+    slots = TrainingSlots(models / ".slots", 2)
     killer = asyncio.create_task(kill_one()) if kill_at is not None else None
+    trainer = asyncio.create_task(train_on_victim()) if kill_at is not None else None
     counts = await asyncio.gather(*[session(base, seconds, think, i, png, tally) for i in range(sessions)])
     wall = time.perf_counter() - tally.t0
     me1 = resource.getrusage(resource.RUSAGE_SELF)
-    if killer is not None:
-        killer.cancel()
+    for task in (killer, trainer):
+        if task is not None:
+            task.cancel()
     cpu = {name: round((cpu_seconds(p.pid) - cpu0[name]) / wall, 2) for name, p in procs.items()}
     out = {
         "sessions": sessions,
@@ -361,9 +394,9 @@ def check_models(folder: Path) -> dict:
 async def run(n: int, sessions: int, seconds: float, think: float, kill_at: float | None, models: Path) -> dict:
     env = {"VAE_EXPLORER_MODELS": str(models)}
     with replicas(1, env=env) as single:
-        one = await phase(single, single.replica_urls[0], sessions, seconds, think, None)
+        one = await phase(single, single.replica_urls[0], sessions, seconds, think, None, models)
     with replicas(n, env=env) as dep:
-        many = await phase(dep, dep.url, sessions, seconds, think, kill_at)
+        many = await phase(dep, dep.url, sessions, seconds, think, kill_at, models)
     return {
         "replicas": n,
         "errors": one["errors"] + many["errors"],

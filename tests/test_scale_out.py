@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scale_out import Browser, digit_png, open_tab, upload_on_encode, widget
+from bench.scale_out import Browser, digit_png, open_tab, start_training, upload_on_encode, widget
 from deploy.replicas import HAPROXY, free_port, haproxy_missing_reason, main, render_config, replicas
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,24 +105,6 @@ async def _through_the_proxy(dep) -> None:
         await client.__aexit__(None, None, None)
 
 
-async def _train_through(url: str, name: str) -> None:
-    """Start a 2-epoch digits run on the Train page of the replica at `url`, as a student would."""
-    _, client = await open_tab(url)
-    try:
-        page = await client.run("train", timeout=120)
-        client.set_widget(widget(page, "trainer_input"), string_value="Tester")
-        client.set_widget(widget(page, "tr_epochs"), double_value=2)
-        client.set_widget(widget(page, "tr_name"), string_value=name)
-        submit = next(
-            w for w, (kind, label, _) in page.widgets.items() if kind == "button" and label in ("Train", "학습")
-        )
-        client.set_widget(submit, trigger_value=True)
-        started = await client.run("train", timeout=120)
-        assert not started.exceptions, started.exceptions
-    finally:
-        await client.__aexit__(None, None, None)
-
-
 async def _use_from_gallery(url: str, name: str) -> None:
     """The gallery of the replica at `url` lists the model; choosing it there draws the Walk page with it."""
     _, client = await open_tab(url)
@@ -144,7 +126,7 @@ def test_two_replicas_behind_haproxy_share_sessions_media_uploads_and_models(tmp
     with replicas(2, env=env) as dep:
         assert dep.server_states() == {"r1": "UP", "r2": "UP"}
         asyncio.run(_through_the_proxy(dep))
-        asyncio.run(_train_through(dep.replica_urls[0], "trained-on-r1"))
+        asyncio.run(start_training(dep.replica_urls[0], "trained-on-r1", epochs=2))
         saved = tmp_path / "trained-on-r1.safetensors"
         deadline = time.monotonic() + 60
         while not saved.exists() and time.monotonic() < deadline:
