@@ -4,9 +4,11 @@ Each session is a browser tab as HAProxy and Streamlit see it: it loads the page
 and Streamlit's XSRF cookie), opens the websocket with those cookies, draws the Walk page and fetches one of
 its images (`/media/...`, which lives in one replica's memory), uploads a picture on the Encode page the way
 st.file_uploader does (a `file_urls_request` over the websocket, then a PUT to `/_stcore/upload_file/...`
-with the XSRF token) and fetches the encoded image, then loops as bench/load_test.py does: ten Walk slider
-steps (fragment reruns), then the Manifold and Walk pages. A dropped websocket is an error of the action in
-flight; the tab then reconnects, as Streamlit's frontend does, and goes on (HAProxy sends it to a live replica).
+with the XSRF token) and fetches the encoded image, then loops: ten Walk slider steps (fragment reruns), then
+the Manifold and Walk pages, waiting about --think seconds (±50 %, sessions starting at random within the
+first --think) after each action: 0.05 s is a saturating profile, 2 s a class. A dropped websocket is an
+error of the action in flight; the tab then reconnects, as Streamlit's frontend does, and goes on (HAProxy
+sends it to a live replica).
 
     python -m bench.scale_out --replicas 2 --sessions 40 --seconds 60 [--think 0.05] [--kill-one-at 20]
 
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import io
 import os
+import random
 import resource
 import signal
 import sys
@@ -30,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -201,6 +205,8 @@ def check(result: RunResult, what: str) -> None:
 
 
 async def session(base: str, seconds: float, think: float, idx: int, png: bytes, tally: Tally) -> int:
+    rng = random.Random(idx)
+    await asyncio.sleep(rng.uniform(0, think))  # students do not arrive in lockstep
     deadline = time.monotonic() + seconds
     actions, reconnects, browser, client, failed_at = 0, 0, None, None, None
     uploaded = False
@@ -239,14 +245,14 @@ async def session(base: str, seconds: float, think: float, idx: int, png: bytes,
                     tally.steps.append(r.seconds)
                     tally.actions.append(r.seconds)
                     actions += 1
-                    await asyncio.sleep(think)
+                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
                 for page in ("manifold", "walk"):
                     r = await client.run(page)
                     check(r, f"page {page}")
                     tally.pages.append(r.seconds)
                     tally.actions.append(r.seconds)
                     actions += 1
-                    await asyncio.sleep(think)
+                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             break
         except Exception as exc:  # a timeout, a dropped websocket, a 404 image: an error of the action in flight
             tally.error(idx, browser.server if browser else "?", f"{type(exc).__name__}: {str(exc)[:160]}")
@@ -351,6 +357,7 @@ async def phase(
         "actions_per_second": round(sum(counts) / wall, 2),
         "errors": len(tally.errors),
         "error_messages": tally.errors[:20],
+        "error_kinds": dict(Counter(e["what"][:70] for e in tally.errors).most_common(10)),
         "action_under_load": summary(tally.actions) if tally.actions else None,
         "slider_step_under_load": summary(tally.steps) if tally.steps else None,
         "page_switch_under_load": summary(tally.pages) if tally.pages else None,
@@ -391,12 +398,24 @@ def check_models(folder: Path) -> dict:
     return {"model_files": len(files), "model_files_broken": broken}
 
 
-async def run(n: int, sessions: int, seconds: float, think: float, kill_at: float | None, models: Path) -> dict:
+async def run(
+    n: int,
+    sessions: int,
+    seconds: float,
+    think: float,
+    kill_at: float | None,
+    models: Path,
+    replicas_only: bool = False,
+) -> dict:
     env = {"VAE_EXPLORER_MODELS": str(models)}
-    with replicas(1, env=env) as single:
-        one = await phase(single, single.replica_urls[0], sessions, seconds, think, None, models)
+    one = None
+    if not replicas_only:
+        with replicas(1, env=env) as single:
+            one = await phase(single, single.replica_urls[0], sessions, seconds, think, None, models)
     with replicas(n, env=env) as dep:
         many = await phase(dep, dep.url, sessions, seconds, think, kill_at, models)
+    if one is None:
+        return {"replicas": n, "errors": many["errors"], "through_haproxy": many, **check_models(models)}
     return {
         "replicas": n,
         "errors": one["errors"] + many["errors"],
@@ -426,11 +445,14 @@ def main(argv=None) -> dict:
     p.add_argument("--think", type=float, default=0.05, help="seconds between a session's actions")
     p.add_argument("--kill-one-at", type=float, help="SIGKILL replica r1 this many seconds into the HAProxy phase")
     p.add_argument("--models", help="shared models folder (default: a temporary one)")
+    p.add_argument(
+        "--replicas-only", action="store_true", help="skip the single-replica phase (e.g. with --kill-one-at)"
+    )
     p.add_argument("--out")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="scale-out-models-") as tmp:
         models = Path(a.models or tmp)
-        results = asyncio.run(run(a.replicas, a.sessions, a.seconds, a.think, a.kill_one_at, models))
+        results = asyncio.run(run(a.replicas, a.sessions, a.seconds, a.think, a.kill_one_at, models, a.replicas_only))
     report("scale_out", results, a.out)
     return results
 

@@ -154,3 +154,24 @@ def test_launcher_stops_replicas_and_haproxy_on_sigterm_and_when_killed():
         finally:
             launcher.kill()
             launcher.wait()
+
+
+def test_scale_out_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
+    """python -m bench.scale_out, two sessions for two seconds: its JSON has what docs/benchmarks.md quotes."""
+    from bench import scale_out
+
+    out = tmp_path / "scale_out.json"
+    scale_out.main(
+        ["--replicas", "2", "--sessions", "2", "--seconds", "2", "--models", str(tmp_path), "--out", str(out)]
+    )
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result == json.loads(out.read_text())
+    assert result["errors"] == 0, (
+        result["single_replica"]["error_messages"] + result["through_haproxy"]["error_messages"]
+    )
+    for phase in ("single_replica", "through_haproxy"):
+        assert result[phase]["uploads_done"] == 2 and result[phase]["media_fetched"] >= 2
+        assert result[phase]["actions_per_second"] > 0
+    assert result["throughput_ratio"] > 0
+    assert set(result["action_under_load"]["replicas"]) == {"median_ms", "p95_ms"}
+    assert result["model_files_broken"] == []
