@@ -2,6 +2,7 @@
 # both started by deploy/replicas.py, the launcher the loopback test runs.
 #   docker build -t vae-explorer .                                    # CPU-only PyTorch (default, ~1 GB smaller)
 #   docker build -t vae-explorer --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu126 .   # CUDA
+#   (any CUDA index of download.pytorch.org that suits the host's driver)
 FROM python:3.11-slim-bookworm
 
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
