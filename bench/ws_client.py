@@ -11,8 +11,10 @@ import asyncio
 import json
 import socket
 import time
+import uuid
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import FileURLs, UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 
@@ -26,6 +28,9 @@ class RunResult:
         self.exceptions: list[str] = []
         self.images = 0
         self.captions: list[str] = []
+        self.image_urls: list[str] = []  # /media/... paths of the images drawn
+        self.widgets: dict[str, tuple[str, str, str]] = {}  # widget id -> (element type, label, fragment id)
+        self.options: dict[str, list[str]] = {}  # widget id -> its options as shown (radio, selectbox, ...)
         self.status: int | None = None
         self.seconds = 0.0
 
@@ -33,9 +38,11 @@ class RunResult:
 class StreamlitClient:
     """One session. `await run(...)` sends a rerun and waits for its script_finished."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.headers = headers  # e.g. the Cookie a load balancer's stickiness needs
         self.ws = None
+        self.session_id = ""  # the server's id of this session (upload URLs carry it)
         self.pages: dict[str, str] = {}  # url path -> page_script_hash
         self.widgets: dict[str, WidgetState] = {}
         self.page: str | None = None  # the page of the last run
@@ -45,7 +52,9 @@ class StreamlitClient:
     async def __aenter__(self) -> StreamlitClient:
         import websockets
 
-        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=2**28)
+        self.ws = await websockets.connect(
+            self.ws_url, subprotocols=["streamlit"], max_size=2**28, additional_headers=self.headers
+        )
         self.sock = self.ws.transport.get_extra_info("socket")
         if self.sock is not None:  # as browsers do: no Nagle delay on small messages
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -83,6 +92,35 @@ class StreamlitClient:
         state.double_array_value.data.append(value)
         self.widgets[widget_id] = state
 
+    def set_widget(self, widget_id: str, **value) -> None:
+        """Any widget's value, as WidgetState fields: set_widget(id, int_value=1), (id, trigger_value=True)."""
+        self.widgets[widget_id] = WidgetState(id=widget_id, **value)
+
+    def set_files(self, widget_id: str, files: list[tuple[str, int, FileURLs]]) -> None:
+        """A file_uploader's value after its files were PUT: (name, size in bytes, their FileURLs) each."""
+        state = WidgetState(id=widget_id)
+        for name, size, urls in files:
+            info = UploadedFileInfo(name=name, size=size, file_id=urls.file_id, file_urls=urls)
+            state.file_uploader_state_value.uploaded_file_info.append(info)
+        self.widgets[widget_id] = state
+
+    async def upload_urls(self, names: list[str], timeout: float = 30.0) -> list[FileURLs]:
+        """Ask the server where to PUT files, as st.file_uploader does before uploading."""
+        msg = BackMsg()
+        msg.file_urls_request.request_id = uuid.uuid4().hex
+        msg.file_urls_request.session_id = self.session_id
+        msg.file_urls_request.file_names.extend(names)
+        await self.ws.send(msg.SerializeToString())
+        async with asyncio.timeout(timeout):
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await self.ws.recv())
+                if fwd.WhichOneof("type") == "file_urls_response":
+                    if fwd.file_urls_response.response_id == msg.file_urls_request.request_id:
+                        if fwd.file_urls_response.error_msg:
+                            raise RuntimeError(fwd.file_urls_response.error_msg)
+                        return list(fwd.file_urls_response.file_urls)
+
     async def run(self, page: str = "", fragment_id: str = "", timeout: float = 60.0) -> RunResult:
         """Rerun the page (or only one fragment of it, as a browser does for widgets inside one)."""
         if page != self.page:  # a page switch: the old page's widgets are gone
@@ -114,7 +152,9 @@ class StreamlitClient:
                 if kind == "ref_hash" and fwd.ref_hash in self.cached:  # "you have this one already"
                     fwd = self.cached[fwd.ref_hash]
                     kind = fwd.WhichOneof("type")
-                if kind == "navigation":
+                if kind == "new_session":
+                    self.session_id = fwd.new_session.initialize.session_id or self.session_id
+                elif kind == "navigation":
                     for p in fwd.navigation.app_pages:
                         self.pages[p.url_pathname] = p.page_script_hash
                 elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
@@ -132,9 +172,13 @@ class StreamlitClient:
     @staticmethod
     def _element(el, fragment_id: str, result: RunResult) -> None:
         kind = el.WhichOneof("type")
-        widget = getattr(el, kind, None)
+        widget = getattr(el, kind, None) if kind else None
         widget_id = getattr(widget, "id", "") if widget is not None else ""
-        if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
+        if isinstance(widget_id, str) and widget_id.startswith("$$ID"):
+            result.widgets[widget_id] = (kind, getattr(widget, "label", ""), fragment_id)
+            if hasattr(widget, "options"):
+                result.options[widget_id] = list(widget.options)
+        if isinstance(widget_id, str) and widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
             result.keyed[widget_id.split("-", 2)[2]] = (widget_id, fragment_id)
             result.widget_ids.add(widget_id)
         if kind == "slider":
@@ -151,3 +195,4 @@ class StreamlitClient:
         elif kind == "imgs":
             result.images += 1
             result.captions += [img.caption for img in el.imgs.imgs if img.caption]
+            result.image_urls += [img.url for img in el.imgs.imgs if img.url]

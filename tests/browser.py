@@ -12,6 +12,10 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from deploy.replicas import streamlit_command  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -55,21 +59,7 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0, cwd: Path |
     """Start `streamlit run app.py` (of `cwd`, default this checkout) on a free loopback port;
     yield (url, process, seconds to healthy)."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    cmd = streamlit_command(port)  # the command each replica of deploy/replicas.py runs
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=cwd or ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

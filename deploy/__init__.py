@@ -1,0 +1,1 @@
+"""Running the explorer as several replicas behind HAProxy (see deploy/replicas.py)."""
