@@ -110,6 +110,15 @@ class Session:
         return t + res.seconds
 
 
+async def action(s: Session, pages: list[str]) -> tuple[str, float]:
+    """One action of the mix, drawn with the session's own generator: (its kind, its seconds).
+    bench/scale_out.py drives its sessions with this too."""
+    if s.rng.random() < 0.25:
+        return "page_switch", await s.goto(s.rng.choice([p for p in pages if p != s.page] or pages))
+    kind = s.rng.choice(KINDS[1:])
+    return kind, await (s.grid() if kind == "grid_change" else s.walk(kind == "point_click"))
+
+
 async def session(url, seconds, think, idx, pages, latencies: dict, errors: list) -> int:
     rng = random.Random(idx)
     actions = 0
@@ -120,12 +129,7 @@ async def session(url, seconds, think, idx, pages, latencies: dict, errors: list
             await s.goto("walk", timeout=120)
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline and actions < MAX_ACTIONS:
-                if rng.random() < 0.25:
-                    kind = "page_switch"
-                    dt = await s.goto(rng.choice([p for p in pages if p != s.page] or pages))
-                else:
-                    kind = rng.choice(KINDS[1:])
-                    dt = await (s.grid() if kind == "grid_change" else s.walk(kind == "point_click"))
+                kind, dt = await action(s, pages)
                 latencies[kind].append(dt)
                 actions += 1
                 await asyncio.sleep(think * rng.uniform(0.5, 1.5))

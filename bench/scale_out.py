@@ -1,14 +1,14 @@
 """Scale-out: the load test's sessions through HAProxy in front of N replicas, and through one replica, in one run.
 
 Each session is a browser tab as HAProxy and Streamlit see it: it loads the page (HAProxy's `SERVERID` cookie
-and Streamlit's XSRF cookie), opens the websocket with those cookies, draws the Walk page and fetches one of
-its images (`/media/...`, which lives in one replica's memory), uploads a picture on the Encode page the way
+and Streamlit's XSRF cookie), opens the websocket with those cookies, draws the Home page and fetches its manifold
+image (`/media/...`, which lives in one replica's memory), uploads a picture on the Encode page the way
 st.file_uploader does (a `file_urls_request` over the websocket, then a PUT to `/_stcore/upload_file/...`
-with the XSRF token) and fetches the encoded image, then loops: ten Walk slider steps (fragment reruns), then
-the Manifold and Walk pages, waiting about --think seconds (±50 %, sessions starting at random within the
-first --think) after each action: 0.05 s is a saturating profile, 2 s a class. A dropped websocket is an
-error of the action in flight; the tab then reconnects, as Streamlit's frontend does, and goes on (HAProxy
-sends it to a live replica).
+with the XSRF token) and fetches the encoded image, then loops over bench/load_test.py's action mix (its
+`action`, imported: page switches, Walk commits on the latent plane, clicks on test points, Manifold grid
+changes), waiting about --think seconds (±50 %, sessions starting at random within the first --think) after
+each action: 0.05 s is a saturating profile, 2 s a class. A dropped websocket is an error of the action in
+flight; the tab then reconnects, as Streamlit's frontend does, and goes on (HAProxy sends it to a live replica).
 
     python -m bench.scale_out --replicas 2 --sessions 40 --seconds 60 [--think 0.05] [--kill-one-at 20]
 
@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import load_test  # noqa: E402
 from bench.common import report, summary  # noqa: E402
 from bench.ws_client import RunResult, StreamlitClient  # noqa: E402
 from deploy.replicas import replicas  # noqa: E402
@@ -181,9 +182,8 @@ async def start_training(url: str, name: str, epochs: int, who: str = "Tester") 
 
 class Tally:
     def __init__(self) -> None:
-        self.actions: list[float] = []  # seconds, every action
-        self.steps: list[float] = []
-        self.pages: list[float] = []
+        self.actions: list[float] = []  # seconds, every action of the mix
+        self.by_kind: dict[str, list[float]] = {k: [] for k in load_test.KINDS}
         self.uploads: list[float] = []
         self.errors: list[dict] = []  # {"t", "session", "server", "what"}
         self.reconnects: list[float] = []  # seconds from the error to the first good run after it
@@ -213,14 +213,19 @@ async def session(base: str, seconds: float, think: float, idx: int, png: bytes,
     while time.monotonic() < deadline and actions < MAX_ACTIONS:
         try:
             browser, client = await open_tab(base, browser)
-            first = await client.run("walk", timeout=120)
-            check(first, "first run")
+            errors: list[str] = []  # what load_test's Session reports (exceptions shown, failed runs)
+            s = load_test.Session(client, idx, rng, errors)
+            await s.goto("", timeout=120)  # Home: its manifold image lives in this replica's memory
+            check(s.last, "first run")
             if failed_at is not None:
                 tally.reconnects.append(time.perf_counter() - failed_at)
                 failed_at = None
-            await asyncio.to_thread(browser.fetch_image, first.image_urls[0])
+            if not s.last.image_urls:
+                raise RuntimeError("the Home page drew no image")
+            await asyncio.to_thread(browser.fetch_image, s.last.image_urls[0])
             tally.media_fetched += 1
             actions += 1
+            pages = sorted(client.pages)
             if not uploaded:  # one upload per session, through the same replica as its websocket
                 t = time.perf_counter()
                 r = await upload_on_encode(browser, client, png)
@@ -232,27 +237,16 @@ async def session(base: str, seconds: float, think: float, idx: int, png: bytes,
                 tally.uploads_done += 1
                 uploaded = True
                 actions += 1
-                first = await client.run("walk")
-                check(first, "page walk")
-            (z1, fragment), (z2, _) = first.sliders["z1"], first.sliders["z2"]
+                s.page, s.last = "encode", r
             while time.monotonic() < deadline and actions < MAX_ACTIONS:
-                for i in range(10):
-                    client.set_slider(z1 if i % 2 == 0 else z2, round(((actions + i) % 60) / 10 - 3, 2))
-                    r = await client.run("walk", fragment_id=fragment)
-                    check(r, "slider step")
-                    if not any(c.startswith("decoded z = (") for c in r.captions):
-                        raise RuntimeError("slider step drew no decoded image")
-                    tally.steps.append(r.seconds)
-                    tally.actions.append(r.seconds)
-                    actions += 1
-                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
-                for page in ("manifold", "walk"):
-                    r = await client.run(page)
-                    check(r, f"page {page}")
-                    tally.pages.append(r.seconds)
-                    tally.actions.append(r.seconds)
-                    actions += 1
-                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
+                kind, dt = await load_test.action(s, pages)  # the load test's mix: Walk, points, grids, pages
+                for message in errors:
+                    tally.error(idx, browser.server, message)
+                errors.clear()
+                tally.by_kind[kind].append(dt)
+                tally.actions.append(dt)
+                actions += 1
+                await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             break
         except Exception as exc:  # a timeout, a dropped websocket, a 404 image: an error of the action in flight
             tally.error(idx, browser.server if browser else "?", f"{type(exc).__name__}: {str(exc)[:160]}")
@@ -294,8 +288,10 @@ async def warm(url: str, png: bytes) -> None:
     """The first visitor of each replica fills its caches (models, manifolds)."""
     browser, client = await open_tab(url)
     try:
-        for page in ("walk", "manifold", ""):
-            await client.run(page, timeout=120)
+        errors: list[str] = []
+        await load_test.warm(load_test.Session(client, -1, random.Random(0), errors))  # every page, every grid
+        if errors:
+            raise RuntimeError(f"warming {url}: {errors[0]}")
         await upload_on_encode(browser, client, png)
     finally:
         await client.__aexit__(None, None, None)
@@ -359,8 +355,8 @@ async def phase(
         "error_messages": tally.errors[:20],
         "error_kinds": dict(Counter(e["what"][:70] for e in tally.errors).most_common(10)),
         "action_under_load": summary(tally.actions) if tally.actions else None,
-        "slider_step_under_load": summary(tally.steps) if tally.steps else None,
-        "page_switch_under_load": summary(tally.pages) if tally.pages else None,
+        "actions_by_kind": {k: len(v) for k, v in tally.by_kind.items()},
+        **{f"{k}_under_load": summary(v) if v else None for k, v in tally.by_kind.items()},
         "upload_and_encode": summary(tally.uploads) if tally.uploads else None,
         "media_fetched": tally.media_fetched,
         "uploads_done": tally.uploads_done,

@@ -135,8 +135,10 @@ def manifold_figure(
                 x=[x0, x1], y=[y0, y1], mode="markers", marker=dict(opacity=0), showlegend=False, hoverinfo="skip"
             )
         )
-    fig.update_xaxes(range=[x0, x1], showgrid=False)
-    fig.update_yaxes(range=[y0, y1], showgrid=False)
+    fig.update_xaxes(
+        range=[x0, x1], showgrid=False, constrain="domain"
+    )  # a wide box shrinks the square, never widens the range
+    fig.update_yaxes(range=[y0, y1], showgrid=False, constrain="domain")
     return _square(fig, tr("Learned manifold", "학습된 매니폴드"), *axes, height=640)
 
 

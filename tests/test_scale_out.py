@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.load_test import PLANE
 from bench.scale_out import Browser, digit_png, open_tab, start_training, upload_on_encode, widget
 from deploy.replicas import HAPROXY, free_port, haproxy_missing_reason, main, render_config, replicas
 
@@ -115,7 +116,8 @@ async def _use_from_gallery(url: str, name: str) -> None:
         chosen = await client.run("gallery")
         assert not chosen.exceptions, chosen.exceptions
         walk = await client.run("walk")
-        assert not walk.exceptions and walk.image_urls, walk.exceptions
+        assert not walk.exceptions, walk.exceptions
+        assert PLANE in walk.components  # the Walk page's latent plane, drawn with the chosen model
         assert any(name in o for opts in walk.options.values() for o in opts)  # the sidebar's model picker
     finally:
         await client.__aexit__(None, None, None)
@@ -172,6 +174,7 @@ def test_scale_out_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
     for phase in ("single_replica", "through_haproxy"):
         assert result[phase]["uploads_done"] == 2 and result[phase]["media_fetched"] >= 2
         assert result[phase]["actions_per_second"] > 0
+        assert sum(result[phase]["actions_by_kind"].values()) == result[phase]["action_under_load"]["n"]
     assert result["throughput_ratio"] > 0
     assert set(result["action_under_load"]["replicas"]) == {"median_ms", "p95_ms"}
     assert result["model_files_broken"] == []
