@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer import state
-from explorer.i18n import tr
+from explorer.i18n import both, tr, tr_text
 from explorer.join import join_screen
 from explorer.layout import main_figure, page_setup, presenting
 from explorer.sidebar import model_label
@@ -22,7 +22,7 @@ st.markdown(
     tr(
         """
 A **Variational Autoencoder** (Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013) learns two networks
-at once: an **encoder** that maps an image $x$ to a Gaussian $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\operatorname{diag}(\\sigma^2))$ over a
+at once: an **encoder** that maps an image $x$ to a Gaussian $q_\\phi(z\\mid x)=\\mathcal N(\\mu,{cov})$ over a
 small latent code $z$, and a **decoder** $p_\\theta(x\\mid z)$ that turns a code back into an image.
 Here $z$ has **two dimensions**, so the whole latent space fits on the screen: every point of the plane is an image.
 
@@ -30,12 +30,13 @@ Both networks are trained together by maximising the **evidence lower bound** (E
 """,
         """
 **변분 오토인코더**(Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013)는 두 신경망을 함께 학습합니다.
-**인코더**는 이미지 $x$ 를 작은 잠재 코드 $z$ 위의 가우스 분포 $q_\\phi(z\\mid x)=\\mathcal N(\\mu,\\sigma^2 I)$ 로 보내고,
+**인코더**는 이미지 $x$ 를 작은 잠재 코드 $z$ 위의 가우스 분포 $q_\\phi(z\\mid x)=\\mathcal N(\\mu,{cov})$ 로 보내고,
 **디코더** $p_\\theta(x\\mid z)$ 는 코드를 다시 이미지로 바꿉니다.
 여기서 $z$ 는 **2차원**이어서 잠재 공간 전체가 화면 하나에 들어옵니다. 평면 위의 모든 점이 하나의 이미지입니다.
 
 두 신경망은 $\\log p(x)$ 의 **증거 하한**(ELBO)을 최대화하도록 함께 학습됩니다.
 """,
+        cov=r"\operatorname{diag}(\sigma^2)",  # a sigma per dimension: the covariance is diagonal
     )
 )
 st.latex(
@@ -69,25 +70,23 @@ the ELBO and the importance-weighted $\\log p(x)$.
 )
 
 st.subheader(tr("Start here: a first lesson", "여기서 시작: 첫 수업"))
-for i, (path, en, ko) in enumerate(
+for i, (path, title) in enumerate(
     [
-        ("pages/manifold.py", "See what the decoder learned: the manifold", "디코더가 배운 것 보기: 매니폴드"),
+        ("pages/manifold.py", both("See what the decoder learned: the manifold", "디코더가 배운 것 보기: 매니폴드")),
         (
             "pages/concept_reparam.py",
-            "How z is sampled: the reparameterisation trick",
-            "z를 뽑는 법: 재매개변수화 트릭",
+            both("How z is sampled: the reparameterisation trick", "z를 뽑는 법: 재매개변수화 트릭"),
         ),
         (
             "pages/concept_autoencoder.py",
-            "Why the KL term: autoencoder vs VAE",
-            "KL 항이 왜 필요한가: 오토인코더와 VAE",
+            both("Why the KL term: autoencoder vs VAE", "KL 항이 왜 필요한가: 오토인코더와 VAE"),
         ),
-        ("pages/concept_beta.py", "Too much KL: β and posterior collapse", "KL이 지나치면: β와 사후분포 붕괴"),
-        ("pages/train.py", "Train your own on digits (seconds)", "digits로 직접 학습하기 (몇 초)"),
+        ("pages/concept_beta.py", both("Too much KL: β and posterior collapse", "KL이 지나치면: β와 사후분포 붕괴")),
+        ("pages/train.py", both("Train your own on digits (seconds)", "digits로 직접 학습하기 (몇 초)")),
     ],
     start=1,
 ):
-    st.page_link(path, label=f"{i}. {tr(en, ko)}")
+    st.page_link(path, label=f"{i}. {tr_text(title)}")
 
 cfg, meta = act.ckpt.config, act.ckpt.meta
 ds, metrics = meta.get("dataset", {}), meta.get("metrics", {})

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 from vae_core.manifold import posterior_ellipse
 
 from .figures import PALETTE, scatter_traces
+from .i18n import tr
 
 PLAIN = dict(tickformat="~g", exponentformat="none")  # no "20μ", no "1e-5"
 MARGIN = dict(l=10, r=10, t=50, b=10)
@@ -112,6 +113,7 @@ def rate_distortion_figure(
     dists = np.array([p[2] for p in points])
     x_hi = max(1.0, rates.max() * 1.15)
     y_lo, y_hi = dists.min() - 0.15 * np.ptp(dists) - 1, dists.max() + 0.15 * np.ptp(dists) + 1
+    distortion = tr("distortion", "왜곡")
     fig = go.Figure()
     elbos = rates + dists
     for c in np.linspace(elbos.min(), elbos.max(), 4) if np.ptp(elbos) > 0 else elbos[:1]:
@@ -134,7 +136,7 @@ def rate_distortion_figure(
             textposition="top right",
             marker=dict(size=12, color=PALETTE[0]),
             showlegend=False,
-            hovertemplate="%{text}<br>KL %{x:.3f} nats<br>distortion %{y:.2f} nats<extra></extra>",
+            hovertemplate="%{text}<br>KL %{x:.3f} nats<br>" + distortion + " %{y:.2f} nats<extra></extra>",
         )
     )
     fig.update_xaxes(range=[-0.05 * x_hi, x_hi], title=axes[0], **PLAIN)

@@ -18,7 +18,7 @@ import streamlit as st
 from vae_core.settings import Setting, build_configs, defaults_for, user_settings
 from vae_core.train import TrainConfig
 
-from .i18n import tr
+from .i18n import tr, tr_text
 
 PREFIX = "tr_"
 
@@ -60,7 +60,7 @@ KO: dict[str, tuple[str, str]] = {
     "device": ("장치", "auto(CUDA가 있으면 CUDA), cpu, cuda"),
     "cuda_graph": ("CUDA 그래프", "CUDA에서만: 학습 스텝을 CUDA 그래프로 캡처"),
     "cpu_bf16": (
-        "CPU bf16",
+        "CPU bf16 연산",
         "CPU에서만: float32 가중치의 bf16 사본으로 순전파·역전파. auto는 CPU에 bf16 명령어가 있을 때",
     ),
 }
@@ -73,6 +73,7 @@ CHOICES_KO = {
     "continuous": "연속",
     "static": "정적 이진화",
     "dynamic": "동적 이진화",
+    "autoencoder": "오토인코더",
     "analytic": "B: 해석적 KL",
     "mc": "A: 몬테카를로",
     "auto": "자동",
@@ -105,11 +106,11 @@ def apply_values(values: dict[str, Any]) -> None:
 
 def _label(s: Setting) -> tuple[str, str]:
     ko_label, ko_help = KO.get(s.name, (s.spec.label, s.spec.help))
-    return tr(s.spec.label, ko_label), tr(s.spec.help, ko_help)
+    return tr_text((s.spec.label, ko_label)), tr_text((s.spec.help, ko_help))
 
 
 def _choice_text(value) -> str:
-    return tr(CHOICES_EN.get(value, str(value)), CHOICES_KO.get(value, str(value)))
+    return tr_text((CHOICES_EN.get(value, str(value)), CHOICES_KO.get(value, str(value))))
 
 
 def _step(s: Setting) -> float:
@@ -123,8 +124,9 @@ def _widget(container, s: Setting, disabled: bool) -> Any:
     label, help_text = _label(s)
     k = key(s.name)
     if s.spec.choices is not None:
+        shown = {c: _choice_text(c) for c in s.spec.choices}  # now: AppTest calls format_func outside the session
         return container.selectbox(
-            label, s.spec.choices, key=k, help=help_text, disabled=disabled, format_func=_choice_text
+            label, s.spec.choices, key=k, help=help_text, disabled=disabled, format_func=shown.get
         )
     if s.kind == "bool":
         return container.checkbox(label, key=k, help=help_text, disabled=disabled)

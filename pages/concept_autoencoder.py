@@ -43,7 +43,7 @@ if pair is None:
 ae, vae = (state.resolve(r) for r in pair)
 titles = (
     tr("autoencoder ({name})", "오토인코더 ({name})", name=ae.ref.name),
-    tr("VAE ({name})", "VAE ({name})", name=vae.ref.name),
+    f"VAE ({vae.ref.name})",
 )
 
 
@@ -122,18 +122,25 @@ for col, m, title, (mu, _, labels) in zip(cols, (ae, vae), titles, latents):
             ),
         )
 (ae_err, ae_classes), (vae_err, vae_classes) = (scores(m.key, m.ckpt, 0) for m in (ae, vae))
-if ae_err < 0.9 * vae_err:
-    recon_en = (
-        "The autoencoder reconstructs better ({a:.2f} vs {v:.2f}): it spends nothing on keeping codes near N(0, I)."
+recon = (
+    tr(
+        "The autoencoder reconstructs better ({a:.2f} vs {v:.2f}): it spends nothing on keeping codes near N(0, I).",
+        "오토인코더가 복원을 더 잘합니다 ({a:.2f} 대 {v:.2f}). 코드를 N(0, I) 근처에 두는 데 아무것도 쓰지 않기 때문입니다.",
+        a=ae_err,
+        v=vae_err,
     )
-    recon_ko = "오토인코더가 복원을 더 잘합니다 ({a:.2f} 대 {v:.2f}). 코드를 N(0, I) 근처에 두는 데 아무것도 쓰지 않기 때문입니다."
-else:
-    recon_en = "Here both reconstruct about as well ({a:.2f} vs {v:.2f}): two latent dimensions limit both alike."
-    recon_ko = (
-        "여기서는 두 모델의 복원이 비슷합니다 ({a:.2f} 대 {v:.2f}). 잠재 차원이 둘뿐이라 둘 다 같은 한계에 걸립니다."
+    if ae_err < 0.9 * vae_err
+    else tr(
+        "Here both reconstruct about as well ({a:.2f} vs {v:.2f}): two latent dimensions limit both alike.",
+        "여기서는 두 모델의 복원이 비슷합니다 ({a:.2f} 대 {v:.2f}). 잠재 차원이 둘뿐이라 둘 다 같은 한계에 걸립니다.",
+        a=ae_err,
+        v=vae_err,
     )
+)
 st.markdown(
-    tr("**What the KL term buys.** " + recon_en, "**KL 항이 주는 것.** " + recon_ko, a=ae_err, v=vae_err)
+    tr("**What the KL term buys.**", "**KL 항이 주는 것.**")
+    + " "
+    + recon
     + " "
     + tr(
         "But the autoencoder is not a generative model: its codes do not follow N(0, I), so samples from N(0, I) "

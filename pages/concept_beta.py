@@ -103,7 +103,7 @@ left.plotly_chart(
             tr("rate: KL (nats)", "전송률: KL (nats)"),
             tr("distortion: −E[log p(x|z)] (nats)", "왜곡: −E[log p(x|z)] (nats)"),
         ),
-        tr("ELBO = {elbo:.1f}", "ELBO = {elbo:.1f}"),
+        "ELBO = {elbo:.1f}",
     ),
     width="stretch",
     key="beta_rd",

@@ -143,7 +143,7 @@ box = st.success if ratio >= 1 and g_ratio >= 1 else st.info
 box(
     tr("On this model, at L = 1, ", "이 모델에서 L = 1일 때, ")
     + value
-    + ("; " if ratio < 1 else tr(", ", ", "))
+    + ("; " if ratio < 1 else ", ")
     + grad
     + " "
     + tr(

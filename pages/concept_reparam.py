@@ -38,6 +38,7 @@ if cfg.autoencoder:
     st.stop()
 x_sample = ckpt.sample_x()
 sources = ["test"] + (["encode"] if "encoded_mu" in st.session_state and "encoded_logvar" in st.session_state else [])
+source_labels = {"test": tr("a test image", "테스트 이미지"), "encode": tr("from Encode", "인코딩 페이지에서")}
 left, right = st.columns([1, 2])
 with left:
     source = st.radio(
@@ -45,9 +46,7 @@ with left:
         sources,
         horizontal=True,
         key="rep_source",
-        format_func=lambda s: (
-            tr("a test image", "테스트 이미지") if s == "test" else tr("from Encode", "인코딩 페이지에서")
-        ),
+        format_func=source_labels.get,
         on_change=lambda: st.session_state.pop(EPS, None),
     )
     if source == "test" and x_sample is not None:

@@ -2,7 +2,7 @@ import streamlit as st
 import torch
 
 from explorer import train_panel
-from explorer.i18n import tr
+from explorer.i18n import tr, tr_text
 from explorer.layout import page_setup
 from explorer.models import checked_name
 from explorer.settings_form import apply_defaults, apply_values, configs_from_form, settings_widgets
@@ -61,13 +61,15 @@ def _preset_chosen() -> None:
         apply_values(preset.values)
 
 
+# labels made here, in the session: AppTest calls format_func outside it
+preset_labels = {"": tr("none", "없음")} | {n: tr_text((p.label_en, p.label_ko)) for n, p in PRESETS.items()}
 st.selectbox(
     tr("Preset", "프리셋"),
     ["", *PRESETS],
     key="train_preset",
     disabled=busy,
     on_change=_preset_chosen,
-    format_func=lambda n: tr(PRESETS[n].label_en, PRESETS[n].label_ko) if n else tr("none", "없음"),
+    format_func=preset_labels.get,
     help=tr(
         "Fill in a known setup over the dataset's defaults; you can still change any setting.",
         "데이터셋 기본값 위에 알려진 설정을 채웁니다. 채운 뒤에도 어떤 설정이든 바꿀 수 있습니다.",
@@ -75,7 +77,7 @@ st.selectbox(
 )
 if st.session_state.get("train_preset") in PRESETS:
     preset = PRESETS[st.session_state["train_preset"]]
-    st.caption(tr(preset.note_en, preset.note_ko))
+    st.caption(tr_text((preset.note_en, preset.note_ko)))
 
 with st.form("train_form", border=True):
     values = settings_widgets(dataset, disabled=busy)

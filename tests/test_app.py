@@ -225,3 +225,8 @@ def test_the_menu_lists_every_page_file_and_no_file_uses_streamlit_internals():
             continue
         text = path.read_text(encoding="utf-8")
         assert "streamlit.runtime" not in text.replace('"streamlit.runtime"', ""), path
+
+
+def test_home_writes_the_posterior_covariance_as_diagonal(app):
+    text = " ".join(m.value for m in app.markdown)
+    assert r"\mathcal N(\mu,\operatorname{diag}(\sigma^2))" in text

@@ -96,6 +96,7 @@ NAMES = {
     "digits", "mnist", "fashion", "kmnist", "beta4", "bernoulli", "gaussian", "relu", "tanh",
     "nats", "elbo", "kl", "iw", "log", "vae", "vae_core", "png", "mib", "mb", "safetensors",
     "cpu", "cuda", "gpu", "auto", "icdf", "fig", "english", "min", "max", "sec",
+    "kuzushiji", "sklearn",  # the dataset Kuzushiji-MNIST and the library of "sklearn digits"
 }  # fmt: skip
 MATH = re.compile(r"\$[^$]*\$")
 SHIPPED_NAMES = sorted((p.stem for p in (ROOT / "checkpoints").glob("*.safetensors")), key=len, reverse=True)
