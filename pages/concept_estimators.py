@@ -4,7 +4,7 @@ import torch
 
 from explorer.concept_figures import variance_figure
 from explorer.i18n import tr
-from explorer.layout import page_setup
+from explorer.layout import figure_height, main_figure, page_setup, presenting
 from vae_core.errors import VAECoreError
 from vae_core.estimators import DEFAULT_LS, measure
 
@@ -12,6 +12,8 @@ act = page_setup("Estimators A and B", "추정량 A와 B")
 ckpt = act.ckpt
 
 st.title(tr("Estimators A and B, measured", "추정량 A와 B, 직접 재 보기"))
+# On a projector the two variance plots come right under the title (filled after the controls).
+figure_box = main_figure() if presenting() else None
 st.markdown(
     tr(
         "The paper gives two Monte-Carlo estimates of the ELBO from L draws z⁽ˡ⁾ = μ + σ ⊙ ε⁽ˡ⁾. "
@@ -84,27 +86,30 @@ st.dataframe(
     width="stretch",
     column_config={c: st.column_config.NumberColumn(format="%.4g") for c in table.columns[1:]},
 )
-c = st.columns(2)
-c[0].plotly_chart(
-    variance_figure(
-        r["L"],
-        {"A": r["var_elbo_a"], "B": r["var_elbo_b"]},
-        tr("variance of the per-image ELBO estimate", "이미지별 ELBO 추정값의 분산"),
-        "nats²",
-    ),
-    width="stretch",
-    key="est_var_elbo",
-)
-c[1].plotly_chart(
-    variance_figure(
-        r["L"],
-        {"A": r["var_grad_a"], "B": r["var_grad_b"]},
-        tr("variance of its gradient w.r.t. (μ, log σ²)", "(μ, log σ²)에 대한 그래디언트의 분산"),
-        tr("trace of covariance", "공분산의 대각합"),
-    ),
-    width="stretch",
-    key="est_var_grad",
-)
+with figure_box or st.container():
+    c = st.columns(2)
+    c[0].plotly_chart(
+        variance_figure(
+            r["L"],
+            {"A": r["var_elbo_a"], "B": r["var_elbo_b"]},
+            tr("variance of the per-image ELBO estimate", "이미지별 ELBO 추정값의 분산"),
+            "nats²",
+        ),
+        width="stretch",
+        height=figure_height(),
+        key="est_var_elbo",
+    )
+    c[1].plotly_chart(
+        variance_figure(
+            r["L"],
+            {"A": r["var_grad_a"], "B": r["var_grad_b"]},
+            tr("variance of its gradient w.r.t. (μ, log σ²)", "(μ, log σ²)에 대한 그래디언트의 분산"),
+            tr("trace of covariance", "공분산의 대각합"),
+        ),
+        width="stretch",
+        height=figure_height(),
+        key="est_var_grad",
+    )
 st.caption(
     tr(
         "Averaged over {n} stored test images, {r} independent draws each. The gradient is that of one "

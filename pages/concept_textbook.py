@@ -3,13 +3,15 @@ import streamlit as st
 import torch
 
 from explorer.i18n import tr
-from explorer.layout import page_setup
+from explorer.layout import main_figure, page_setup, presenting
 from vae_core.concepts import gaussian_neg_elbo, textbook_constants, textbook_loss
 
 act = page_setup("The textbook's loss", "교재의 손실 함수")
 ckpt = act.ckpt
 
 st.title(tr("The textbook's loss is an ELBO", "교재의 손실 함수도 ELBO입니다"))
+# On a projector the identity itself comes right under the title; the code and the words follow.
+identity_box = main_figure() if presenting() else None
 st.markdown(
     tr(
         "Many textbooks train a VAE on MNIST with a 784-200-z MLP, Adam (lr 3·10⁻⁴), batch 32, 30 epochs, "
@@ -32,15 +34,16 @@ st.markdown(
         "픽셀이 D개일 때 다음 두 해석이 모두 정확히 성립합니다:",
     )
 )
-st.latex(
-    r"\begin{aligned}"
-    r"\underbrace{\lVert x-\hat x\rVert^2 + 2\,\mathrm{KL}}_{\text{textbook}}"
-    r"&= 2\Big[\underbrace{-\log\mathcal N(x;\hat x, I) + \mathrm{KL}}_{-\mathcal L,\ \sigma^2 = 1,\ \beta = 1}\Big]"
-    r" - D\log 2\pi \\"
-    r"&= \underbrace{-\log\mathcal N(x;\hat x, \tfrac12 I) + 2\,\mathrm{KL}}_{\sigma^2 = \frac12,\ \beta = 2}"
-    r" - \tfrac D2\log\pi"
-    r"\end{aligned}"
-)
+with identity_box or st.container():
+    st.latex(
+        r"\begin{aligned}"
+        r"\underbrace{\lVert x-\hat x\rVert^2 + 2\,\mathrm{KL}}_{\text{textbook}}"
+        r"&= 2\Big[\underbrace{-\log\mathcal N(x;\hat x, I) + \mathrm{KL}}_{-\mathcal L,\ \sigma^2 = 1,\ \beta = 1}\Big]"
+        r" - D\log 2\pi \\"
+        r"&= \underbrace{-\log\mathcal N(x;\hat x, \tfrac12 I) + 2\,\mathrm{KL}}_{\sigma^2 = \frac12,\ \beta = 2}"
+        r" - \tfrac D2\log\pi"
+        r"\end{aligned}"
+    )
 st.markdown(
     tr(
         "1. **Unit-variance Gaussian decoder, β = 1**: the book minimises 2 × the negative ELBO plus a constant. "

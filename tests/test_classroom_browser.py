@@ -93,7 +93,7 @@ def test_a_model_trained_in_one_browser_is_everyones_after_reload_and_restart(br
         wait_idle(page)
         page.get_by_role("link", name="Home").click()  # same session: the sidebar menu
         page.get_by_text("Active model: mina-digits (class gallery)").wait_for(timeout=20_000)
-        page.get_by_role("link", name="Manifold").click()
+        page.get_by_role("link", name="Manifold", exact=True).click()
         settle(page)
         assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
         assert not page.locator('[data-testid="stException"]').count()
