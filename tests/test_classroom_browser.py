@@ -2,12 +2,11 @@
 a reload and after a server restart; presenter mode at projector sizes (screenshots of every
 page in both modes at 1280x720 and 1920x1080, to docs/screenshots when UPDATE_SCREENSHOTS=1)."""
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-from browser import ROOT, chromium_missing_reason, launch_browser, streamlit_server, wait_idle
+from browser import chromium_missing_reason, launch_browser, shots_dir, streamlit_server, wait_idle
 
 from explorer.layout import PAGES
 
@@ -53,14 +52,6 @@ def open_page(browser, url: str, size=(1400, 1000)):
     page.goto(url)
     settle(page)
     return ctx, page, errors
-
-
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        d = ROOT / "docs" / "screenshots"
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-    return tmp_path
 
 
 def test_a_model_trained_in_one_browser_is_everyones_after_reload_and_restart(browser, tmp_path):

@@ -2,12 +2,10 @@
 advances in several steps without a page reload), and every Concepts page renders at 1280x720 and
 1920x1080 (screenshots to docs/screenshots/concept-*.png with UPDATE_SCREENSHOTS=1)."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from browser import ROOT, chromium_missing_reason, launch_browser, streamlit_server, wait_idle
+from browser import chromium_missing_reason, launch_browser, shots_dir, streamlit_server, wait_idle
 
 pytestmark = [pytest.mark.browser]
 REASON = chromium_missing_reason()
@@ -80,14 +78,6 @@ def test_reparameterisation_burst_animates(server, browser, tmp_path):
     assert _draws(page) == 51
     ctx.close()
     assert not errors, errors
-
-
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        d = ROOT / "docs" / "screenshots"
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-    return tmp_path
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
