@@ -10,7 +10,7 @@ from conftest import MNIST_10K
 from vae_core.data import binarize, load_dataset, read_idx
 from vae_core.errors import ConfigError, DataUnavailableError, TrainingDiverged
 from vae_core.model import VAE, VAEConfig
-from vae_core.train import TrainConfig, kl_weight, learning_rate, train
+from vae_core.train import FLUSH_EVERY, TrainConfig, flush_tiny_optimizer_state, kl_weight, learning_rate, train
 
 needs_mnist = pytest.mark.skipif(not MNIST_10K.is_dir(), reason="../shared/data/mnist-10k is not beside this checkout")
 
@@ -165,3 +165,39 @@ def test_cuda_graph_training_matches_eager(digits):
         cfg = TrainConfig(epochs=20, batch_size=64, lr=3e-3, device="cuda", cuda_graph=graph, seed=0)
         results[graph] = train(model, digits, cfg).history[-1]["test"]["elbo"]
     assert abs(results[True] - results[False]) < 1.0, results
+
+
+def _adam_run(flush: bool, steps: int = 900) -> tuple[torch.Tensor, int]:
+    """Adam on a weight whose gradient is 0 after 20 steps (a dead unit): its exp_avg decays by 0.9
+    a step into float32's subnormal range unless the trainer's flush runs every FLUSH_EVERY steps."""
+    gen = torch.Generator().manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(4096, generator=gen))
+    opt = torch.optim.Adam([w], lr=1e-3, fused=True)
+    tiny = torch.finfo(torch.float32).tiny
+    most_subnormal = 0
+    for s in range(steps):
+        w.grad = torch.randn(4096, generator=gen) * 1e-3 if s < 20 else torch.zeros(4096)
+        opt.step()
+        if flush and (s + 1) % FLUSH_EVERY == 0:
+            flush_tiny_optimizer_state(opt)
+        m = opt.state[w]["exp_avg"]
+        most_subnormal = max(most_subnormal, int(((m.abs() < tiny) & (m != 0)).sum()))
+    return w.detach().clone(), most_subnormal
+
+
+def test_flushing_tiny_adam_moments_keeps_them_normal_and_the_weights_unchanged():
+    plain, subnormal_plain = _adam_run(flush=False)
+    flushed, subnormal_flushed = _adam_run(flush=True)
+    assert subnormal_plain > 1000  # the slow case exists without the flush
+    assert subnormal_flushed == 0  # between two flushes no moment reaches the subnormal range
+    assert torch.allclose(plain, flushed, rtol=0, atol=1e-12)  # the weights' trajectory is the same
+
+
+def test_flush_zeroes_only_what_is_below_the_floor():
+    w = torch.nn.Parameter(torch.zeros(4))
+    opt = torch.optim.Adam([w])
+    w.grad = torch.ones(4)
+    opt.step()
+    opt.state[w]["exp_avg"].copy_(torch.tensor([1e-3, 1e-29, 1e-31, 0.0]))
+    assert flush_tiny_optimizer_state(opt, floor=1e-30) == 1
+    assert opt.state[w]["exp_avg"].tolist() == pytest.approx([1e-3, 1e-29, 0.0, 0.0], rel=1e-6, abs=0)
