@@ -77,6 +77,21 @@ def mu_sigma_bars(mu, sigma, title: str) -> go.Figure:
     return fig
 
 
+def codes_figure(mu: np.ndarray, labels: np.ndarray, class_names, half: float, title: str) -> go.Figure:
+    """Latent means on the square [-half, half]^2 with the prior's 3σ circle (dotted)."""
+    fig = go.Figure(scatter_traces(mu, labels, class_names))
+    t = np.linspace(0, 2 * np.pi, 100)
+    fig.add_trace(
+        go.Scatter(
+            x=3 * np.cos(t), y=3 * np.sin(t), mode="lines", name="N(0, I): 3σ", line=dict(color="black", dash="dot")
+        )
+    )
+    fig.update_xaxes(range=[-half, half], title="z₁", **PLAIN)
+    fig.update_yaxes(range=[-half, half], title="z₂", scaleanchor="x", scaleratio=1, **PLAIN)
+    fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
 def ladder_scatters(
     models: list[tuple[str, np.ndarray, np.ndarray]], class_names, limit: float, per_row: int = 4
 ) -> go.Figure:

@@ -105,5 +105,5 @@ def join_screen(size: int | str = 360) -> str | None:
         st.markdown(f"## {url}")
         _how_to_join()
     with code:
-        st.image(qr_png(url, scale=16), width=size)
+        st.image(qr_png(url, scale=16), width=size, output_format="PNG")
     return url

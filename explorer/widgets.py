@@ -12,6 +12,7 @@ from vae_core.manifold import circle_path, decode_images, line_path, png_bytes, 
 from . import state
 from .figures import latent_scatter, manifold_figure
 from .i18n import lang, tr
+from .shared import frozen, shared
 
 Z_SLIDER = 4.0  # sliders span [-4, 4]: 99.99% of the prior's mass per dimension
 
@@ -37,22 +38,30 @@ def latent_sliders(latent_dim: int, container=None) -> list[float]:
 
 
 def show_image(img: np.ndarray, caption: str | None = None, size: int = 224, container=None) -> None:
-    """Show a small image enlarged with square pixels (no browser blur)."""
+    """Show a small image enlarged with square pixels (no browser blur), as a PNG encoded once per
+    distinct image (st.image would otherwise serve an opaque PNG re-encoded as JPEG, blurring pixel art)."""
     scale = max(1, size // max(img.shape[:2]))
-    (container or st).image(png_bytes(img, scale), caption=caption)
+    (container or st).image(shared(png_bytes, img, scale), caption=caption, output_format="PNG")
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _manifold_figure(grid_key: tuple, spacing: str, overlay: bool, language: str, _mosaic, _z1, _z2, _points):
-    return manifold_figure(_mosaic, _z1, _z2, spacing, *_points)
+def _manifold_figure(
+    grid_key: tuple, spacing: str, overlay: bool, language: str, presenting: bool, _mosaic, _z1, _z2, _points
+):
+    fig = manifold_figure(_mosaic, _z1, _z2, spacing, *_points)
+    if presenting:  # no fixed height, no title (the page's title says it): the figure fills its box
+        fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10))
+    return frozen(fig)
 
 
-def cached_manifold_figure(act, grid: tuple, mosaic, z1, z2, spacing: str, overlay: bool, mu, labels):
-    """The Manifold page's figure, built once per model, grid, overlay and language, and shared
-    by every session (plotly_chart copies a figure before it serialises it; nothing mutates it).
+def cached_manifold_figure(
+    act, grid: tuple, mosaic, z1, z2, spacing: str, overlay: bool, mu, labels, presenting: bool = False
+):
+    """The Manifold page's figure, built once per model, grid, overlay, language and mode, and
+    shared by every session (plotly_chart copies a figure before it serialises it; nothing mutates it).
     `grid` is (n, spacing, lo, hi, rest) as given to the cached grid."""
     points = (mu, labels, act.ckpt.class_names) if overlay else ()
-    return _manifold_figure((act.key, *grid), spacing, overlay, lang(), mosaic, z1, z2, points)
+    return _manifold_figure((act.key, *grid), spacing, overlay, lang(), presenting, mosaic, z1, z2, points)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

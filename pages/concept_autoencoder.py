@@ -1,14 +1,13 @@
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from explorer import state
-from explorer.concept_figures import PLAIN
-from explorer.figures import scatter_traces
+from explorer.concept_figures import codes_figure
 from explorer.i18n import tr
 from explorer.lab import autoencoder_pair
 from explorer.layout import page_setup
+from explorer.shared import shared
 from explorer.widgets import show_image
 from vae_core.concepts import prior_coverage, prior_samples, reconstruction_error
 from vae_core.manifold import data_range, legible_tile, to_uint8
@@ -81,17 +80,8 @@ cols = st.columns(2)
 for col, m, title, (mu, _, labels) in zip(cols, (ae, vae), titles, latents):
     with col:
         st.subheader(title)
-        fig = go.Figure(scatter_traces(mu, labels, m.ckpt.class_names))
-        t = np.linspace(0, 2 * np.pi, 100)
-        fig.add_trace(
-            go.Scatter(
-                x=3 * np.cos(t), y=3 * np.sin(t), mode="lines", name="N(0, I): 3σ", line=dict(color="black", dash="dot")
-            )
-        )
-        fig.update_xaxes(range=[-half, half], title="z₁", **PLAIN)
-        fig.update_yaxes(range=[-half, half], title="z₂", scaleanchor="x", scaleratio=1, **PLAIN)
-        fig.update_layout(
-            title=tr("test images' codes", "테스트 이미지의 코드"), height=420, margin=dict(l=10, r=10, t=40, b=10)
+        fig = shared(
+            codes_figure, mu, labels, m.ckpt.class_names, half, tr("test images' codes", "테스트 이미지의 코드")
         )
         st.plotly_chart(fig, width="stretch", key=f"ae_scatter_{m.ref.name}")
         mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, GRID, "linear", (-3.0, -3.0), (3.0, 3.0), ())

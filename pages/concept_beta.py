@@ -5,6 +5,7 @@ from explorer.concept_figures import ladder_bars, ladder_scatters, rate_distorti
 from explorer.i18n import tr
 from explorer.lab import beta_ladder, beta_of
 from explorer.layout import page_setup
+from explorer.shared import shared
 from explorer.widgets import show_image
 from vae_core.concepts import rate_distortion
 from vae_core.evaluate import COLLAPSE_KL_NATS
@@ -55,7 +56,9 @@ scatters = []
 for name, m in zip(names, models):
     mu, _, labels = state.sample_latents(m.key, m.ckpt)
     scatters.append((name, mu, labels))
-st.plotly_chart(ladder_scatters(scatters, first.class_names, LIMIT, PER_ROW), width="stretch", key="beta_scatters")
+st.plotly_chart(
+    shared(ladder_scatters, scatters, first.class_names, LIMIT, PER_ROW), width="stretch", key="beta_scatters"
+)
 st.caption(
     tr(
         "Each model's decoder over the same 8 × 8 grid of z (inverse-CDF spacing): a collapsed model draws one "
@@ -96,7 +99,8 @@ st.subheader(tr("Rate and distortion", "전송률과 왜곡"))
 left, right = st.columns([3, 2])
 points = [(n, *rate_distortion(mt)) for n, mt in zip(names, metrics)]
 left.plotly_chart(
-    rate_distortion_figure(
+    shared(
+        rate_distortion_figure,
         points,
         tr("each model at (KL, −E[log p(x|z)])", "각 모델의 (KL, −E[log p(x|z)])"),
         (
@@ -120,17 +124,25 @@ right.markdown(
 )
 c = st.columns(3)
 c[0].plotly_chart(
-    ladder_bars(betas, [mt.get("test_elbo", 0.0) for mt in metrics], tr("test ELBO", "테스트 ELBO"), "nats", line=True),
+    shared(
+        ladder_bars,
+        betas,
+        [mt.get("test_elbo", 0.0) for mt in metrics],
+        tr("test ELBO", "테스트 ELBO"),
+        "nats",
+        line=True,
+    ),
     width="stretch",
     key="beta_elbo",
 )
 c[1].plotly_chart(
-    ladder_bars(betas, [mt.get("test_kl", 0.0) for mt in metrics], tr("test KL", "테스트 KL"), "nats"),
+    shared(ladder_bars, betas, [mt.get("test_kl", 0.0) for mt in metrics], tr("test KL", "테스트 KL"), "nats"),
     width="stretch",
     key="beta_kl",
 )
 c[2].plotly_chart(
-    ladder_bars(
+    shared(
+        ladder_bars,
         betas,
         [mt.get("active_units", 0) for mt in metrics],
         tr("active units (of {d})", "활성 단위 ({d}개 중)", d=first.config.latent_dim),

@@ -5,6 +5,7 @@ import torch
 from explorer.concept_figures import variance_figure
 from explorer.i18n import tr
 from explorer.layout import figure_height, main_figure, page_setup, presenting
+from explorer.shared import shared
 from vae_core.errors import VAECoreError
 from vae_core.estimators import DEFAULT_LS, measure
 
@@ -89,7 +90,8 @@ st.dataframe(
 with figure_box or st.container():
     c = st.columns(2)
     c[0].plotly_chart(
-        variance_figure(
+        shared(
+            variance_figure,
             r["L"],
             {"A": r["var_elbo_a"], "B": r["var_elbo_b"]},
             tr("variance of the per-image ELBO estimate", "이미지별 ELBO 추정값의 분산"),
@@ -100,7 +102,8 @@ with figure_box or st.container():
         key="est_var_elbo",
     )
     c[1].plotly_chart(
-        variance_figure(
+        shared(
+            variance_figure,
             r["L"],
             {"A": r["var_grad_a"], "B": r["var_grad_b"]},
             tr("variance of its gradient w.r.t. (μ, log σ²)", "(μ, log σ²)에 대한 그래디언트의 분산"),

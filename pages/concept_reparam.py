@@ -6,6 +6,7 @@ from explorer import state
 from explorer.concept_figures import mu_sigma_bars, posterior_plane
 from explorer.i18n import tr
 from explorer.layout import page_setup
+from explorer.shared import shared
 from explorer.widgets import show_image
 from vae_core.concepts import draw_eps, reparam_gradients, reparameterise
 from vae_core.manifold import decode_images, legible_tile
@@ -82,7 +83,7 @@ with left:
             (x.view(*cfg.input_shape)[0].numpy() * 255).round().astype("uint8"), tr("the image x", "이미지 x"), 140
         )
     st.plotly_chart(
-        mu_sigma_bars(mu, sigma, tr("encoder output: μ ± σ per dimension", "인코더 출력: 차원별 μ ± σ")),
+        shared(mu_sigma_bars, mu, sigma, tr("encoder output: μ ± σ per dimension", "인코더 출력: 차원별 μ ± σ")),
         width="stretch",
         key="rep_bars",
     )
@@ -130,7 +131,8 @@ def samples_view() -> None:
     eps = torch.tensor(st.session_state[EPS]).view(-1, cfg.latent_dim)
     z = reparameterise(mu_t, logvar_t, eps)
     st.caption(tr("{n} draws of ε so far", "지금까지 뽑은 ε: {n}개", n=len(eps)))
-    fig = posterior_plane(
+    fig = shared(
+        posterior_plane,
         mu,
         logvar_t.numpy(),
         z.numpy(),

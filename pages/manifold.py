@@ -1,4 +1,3 @@
-import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import state
@@ -78,12 +77,7 @@ except VAECoreError as exc:
     st.stop()
 st.session_state["manifold_shape"] = mosaic.shape
 grid = (n, spacing, tuple(lo), tuple(hi), rest)
-# A copy: the cached figure is shared by every session and the title depends on the mode.
-fig = go.Figure(cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels))
-if presenting():  # no fixed height, no title (the page's title says it): the figure fills main_figure()
-    fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10))
-else:
-    fig.update_layout(title_text=tr("Learned manifold", "학습된 매니폴드"))
+fig = cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels, presenting())
 with figure_box or main_figure():
     st.plotly_chart(fig, width="stretch", height=figure_height(), key="manifold_chart")
 if presenting():

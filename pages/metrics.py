@@ -6,10 +6,11 @@ from explorer import state
 from explorer.figures import kl_bar
 from explorer.i18n import tr
 from explorer.layout import main_figure, page_setup, presenting
+from explorer.shared import shared
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
 from vae_core.evaluate import evaluate
-from vae_core.manifold import decode_images, legible_tile
+from vae_core.manifold import decode_images, legible_tile, png_bytes
 
 act = page_setup("Samples and metrics", "샘플과 지표")
 
@@ -42,7 +43,7 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
         )
     if saved.get("test_iw_ll") is not None:
         c[1].metric(f"IW log p(x), k={saved.get('k')}", f"{saved['test_iw_ll']:.2f}")
-    if ckpt.sample_x() is None:
+    if ckpt.sample_levels is None:
         st.info(
             tr(
                 "This checkpoint stores no test images: only its saved metrics are shown.",
@@ -84,7 +85,7 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
                 iw=m["iw_ll"],
             )
         )
-    st.plotly_chart(kl_bar(m["kl_per_dim"]), width="stretch", key=f"{prefix}_kl")
+    st.plotly_chart(shared(kl_bar, tuple(m["kl_per_dim"])), width="stretch", key=f"{prefix}_kl")
     if m["collapsed"]:
         st.warning(
             tr(
@@ -126,8 +127,9 @@ if not present:
         samples_box = st.container()
 with samples_box:
     st.image(
-        prior_samples(act.key, ckpt, n, int(seed)),
+        shared(png_bytes, prior_samples(act.key, ckpt, n, int(seed)), 1),
         width="stretch",
+        output_format="PNG",
         caption=tr("z ~ N(0, I), decoded (Fig. 5 style)", "z ~ N(0, I) 를 디코딩 (그림 5 방식)"),
     )
 with right:
