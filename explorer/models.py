@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,8 +198,30 @@ def gallery() -> list[GalleryEntry]:
     return entries
 
 
+LISTING_SECONDS = 2.0  # how long the menus may reuse a listing of an unchanged folder
+_listing: dict[str, tuple[int, float, list[ModelRef]]] = {}  # folder -> (its mtime_ns, when, refs)
+_listing_lock = threading.Lock()
+
+
 def class_models() -> list[ModelRef]:
-    return [e.ref for e in gallery()]
+    """The gallery's models for menus (every page's model picker). Listing reads every model's
+    description (2 ms for 30 models), so it is reused while the folder's modification time is
+    unchanged (a save or a delete renames or removes a file in it) and for at most LISTING_SECONDS
+    (a change within the clock's resolution of the last listing is picked up then)."""
+    folder = models_dir()
+    try:
+        mtime = folder.stat().st_mtime_ns
+    except OSError:
+        return []
+    now = time.monotonic()
+    with _listing_lock:
+        cached = _listing.get(str(folder))
+        if cached and cached[0] == mtime and now - cached[1] < LISTING_SECONDS:
+            return list(cached[2])
+    refs = [e.ref for e in gallery()]
+    with _listing_lock:
+        _listing[str(folder)] = (mtime, now, refs)
+    return list(refs)
 
 
 def pinned() -> str | None:
@@ -220,7 +243,7 @@ def set_pin(name: str | None) -> None:
     if name is None:
         atomic_write(models_dir() / PIN_FILE, b"{}")
         return
-    known = {r.name for r in shipped_models()} | {r.name for r in class_models()}
+    known = {r.name for r in shipped_models()} | {e.name for e in gallery()}
     if name not in known:
         raise ConfigError(f"no model named {name!r} to pin")
     atomic_write(models_dir() / PIN_FILE, json.dumps({"name": name}).encode())

@@ -3,6 +3,8 @@ outlive a tab, presenter mode and the join panel. Logic under AppTest and plain 
 real-browser side is in tests/test_classroom_browser.py."""
 
 import hashlib
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -312,3 +314,17 @@ def test_runs_wait_their_turn_with_place_and_estimated_wait(models_dir, monkeypa
         for job in (first, second, third):
             job.thread.join(120)
     assert [j.status for j in (first, second, third)] == ["done", "done", "done"]
+
+
+def test_the_menus_listing_follows_saves_and_deletes(models_dir):
+    """class_models() is reused while the folder is unchanged, and sees a new or deleted model at once."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    assert models.class_models() == []
+    src = ROOT / "checkpoints" / "digits.safetensors"
+    for name in ("first", "second"):
+        shutil.copy(src, models_dir / f"{name}.safetensors.tmp")
+        os.replace(models_dir / f"{name}.safetensors.tmp", models_dir / f"{name}.safetensors")  # as atomic_write does
+        models.describe(models_dir / f"{name}.safetensors", "Ada")
+        assert name in {r.name for r in models.class_models()}
+    models.delete_model("first")
+    assert {r.name for r in models.class_models()} == {"second"}
