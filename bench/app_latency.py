@@ -7,7 +7,11 @@
   drawn plane and image, and to the next frame the browser paints; what is sent once per model;
   time from page load to the plane's first frame.
 
-    python -m bench.app_latency [--starts 3] [--moves 500]
+    python -m bench.app_latency [--starts 3] [--moves 500] [--points 10000]
+
+--points 10000: the drag again with a model that stores all 10,000 Fashion-MNIST test images (the
+shipped model re-saved with the whole test set, read offline from --data-dir, in a temporary models
+folder where it is pinned, so the Walk page opens on it).
 """
 
 from __future__ import annotations
@@ -77,12 +81,34 @@ def plane_drag(page, url: str, moves: int) -> dict:
     }
 
 
+def many_points_models_dir(folder: Path, data_dir: str, n: int) -> Path:
+    """A models folder whose pinned model is the shipped Fashion-MNIST one storing `n` test images."""
+    from explorer.models import PIN_FILE, describe
+    from vae_core.checkpoint import load_checkpoint, save_checkpoint, to_levels
+    from vae_core.data import load_dataset
+
+    ckpt = load_checkpoint(Path(__file__).resolve().parents[1] / "checkpoints" / "fashion-mnist.safetensors")
+    data = load_dataset("fashion-mnist", data_dir, download=False)
+    n = min(n, len(data.x_test))
+    images, levels = to_levels(data.x_test[:n], 255)
+    meta = {**ckpt.meta, "dataset": {**ckpt.meta["dataset"], "levels": levels}}
+    name = f"fashion-mnist-{n}-points"
+    path = save_checkpoint(folder / f"{name}.safetensors", ckpt.model, meta, images.view(n, 1, 28, 28), data.y_test[:n])
+    describe(path, "bench")
+    (folder / PIN_FILE).write_text(json.dumps({"name": name}))
+    return folder
+
+
 def main(argv=None) -> dict:
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--starts", type=int, default=3)
     p.add_argument("--moves", type=int, default=500)
+    p.add_argument("--points", type=int, default=0, help="also drag with a model storing this many test points")
+    p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST, for --points")
     p.add_argument("--out")
     a = p.parse_args(argv)
     results = {}
@@ -98,6 +124,14 @@ def main(argv=None) -> dict:
             page.goto(f"{url}/manifold")  # warm the caches once, as a first visitor would
             wait_idle(page)
             results["latent_plane"] = plane_drag(page, url, a.moves)
+            page.close()
+        if a.points:
+            with tempfile.TemporaryDirectory() as tmp:
+                env = {"VAE_EXPLORER_MODELS": str(many_points_models_dir(Path(tmp), a.data_dir, a.points))}
+                with streamlit_server(env=env) as (url, _proc, _):
+                    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+                    results[f"latent_plane_{a.points}_points"] = plane_drag(page, url, a.moves)
+                    page.close()
         browser.close()
     results["latent_plane"]["payload_bytes"] = plane_payload_size()
     report("app_latency", results, a.out)

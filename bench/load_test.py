@@ -138,10 +138,15 @@ async def session(url, seconds, think, idx, pages, latencies: dict, errors: list
     return actions
 
 
+FIRST_PAGES = ("walk", "manifold", "", "train", "encode", "metrics")
+
+
 async def warm(s: Session) -> None:
     """Every page once, and every grid size the sessions ask for: what the first visitors of a
     class fill the caches with (the same for any revision of the app)."""
-    for page in ("walk", "manifold", "", "train", "encode", "metrics"):
+    for page in FIRST_PAGES:
+        await s.goto(page, timeout=120)
+    for page in sorted(set(s.client.pages) - set(FIRST_PAGES)):  # the rest the app lists (Concepts, gallery)
         await s.goto(page, timeout=120)
     await s.goto("manifold")
     for n in range(5, 31):
@@ -201,8 +206,9 @@ async def server_time(repeats: int, app_dir: Path | None) -> dict:
         async with StreamlitClient(url) as client:
             s = Session(client, 0, random.Random(0), errors := [])
             await warm(s)
+            pages = [*FIRST_PAGES, *sorted(set(client.pages) - set(FIRST_PAGES))]
             for _ in range(repeats):
-                for page in ("walk", "manifold", "", "train", "encode", "metrics"):
+                for page in pages:
                     times.setdefault(f"{page or 'home'}_page_run", []).append(await s.goto(page))
                 await s.goto("walk")
                 times.setdefault("walk_commit", []).append(await s.walk(False))
