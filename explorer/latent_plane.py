@@ -32,7 +32,7 @@ from vae_core.errors import VAECoreError
 from vae_core.manifold import clean_z, decoder_layers
 
 from .figures import PALETTE
-from .i18n import tr
+from .i18n import both, lang, tr
 
 PLANE_RANGE = 4.0  # the plane spans [-4, 4]^2 (99.99% of the prior per dimension) unless the data needs more
 CALIBRATION_POINTS = 4096  # latent points used to choose each float16 weight's rounding
@@ -161,6 +161,14 @@ def plane_range(mu: np.ndarray) -> float:
     return float(max(PLANE_RANGE, np.ceil(q)))
 
 
+def _plane_range(model_key: str, mu: np.ndarray) -> float:
+    """plane_range(mu), computed once per model and session (a quantile over every test point)."""
+    memo = st.session_state.setdefault("latent_plane.ranges", {})
+    if model_key not in memo:
+        memo[model_key] = plane_range(mu)
+    return memo[model_key]
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def model_blob(key: str, _ckpt: Checkpoint, mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> bytes:
     """One model for the browser: a little-endian uint32 header length, a JSON header (padded to
@@ -245,29 +253,34 @@ def _on_commit(key: str, latent_dim: int, n_points: int) -> None:
     st.session_state[_k(key, "echo")] = True  # the browser already shows this z
 
 
+# The plane's labels, (English, Korean); the session's language is picked on each run.
+TEXTS = {
+    "grid": both("Decoded manifold as background", "배경에 디코딩된 매니폴드 표시"),
+    "loading": both("Loading the model into your browser…", "모델을 브라우저로 불러오는 중…"),
+    "picked": both("Selected: test image #{i} ({name})", "선택: 테스트 이미지 #{i} ({name})"),
+    "click_hint": both(
+        "Drag on the plane, use the arrow keys or the sliders, or click a point.",
+        "평면을 끌거나, 화살표 키나 슬라이더를 쓰거나, 점을 클릭하세요.",
+    ),
+    "path": both("Path", "경로"),
+    "path_none": both("none", "없음"),
+    "path_line": both("line between two test images", "두 테스트 이미지 사이의 직선"),
+    "path_circle": both("circle around z", "z 둘레의 원"),
+    "from": both("from #", "시작 #"),
+    "to": both("to #", "끝 #"),
+    "radius": both("radius", "반지름"),
+    "frames": both("frames", "프레임 수"),
+    "fps": both("frames/s", "초당 프레임"),
+    "loop": both("loop", "반복"),
+    "play": both("Play", "재생"),
+    "pause": both("Pause", "일시 정지"),
+    "strip": both("decoded frames along the path", "경로를 따라 디코딩한 프레임"),
+}
+
+
 def _texts() -> dict:
-    return {
-        "grid": tr("Decoded manifold as background", "배경에 디코딩된 매니폴드 표시"),
-        "loading": tr("Loading the model into your browser…", "모델을 브라우저로 불러오는 중…"),
-        "picked": tr("Selected: test image #{i} ({name})", "선택: 테스트 이미지 #{i} ({name})"),
-        "click_hint": tr(
-            "Drag on the plane, use the arrow keys or the sliders, or click a point.",
-            "평면을 끌거나, 화살표 키나 슬라이더를 쓰거나, 점을 클릭하세요.",
-        ),
-        "path": tr("Path", "경로"),
-        "path_none": tr("none", "없음"),
-        "path_line": tr("line between two test images", "두 테스트 이미지 사이의 직선"),
-        "path_circle": tr("circle around z", "z 둘레의 원"),
-        "from": tr("from #", "시작 #"),
-        "to": tr("to #", "끝 #"),
-        "radius": tr("radius", "반지름"),
-        "frames": tr("frames", "프레임 수"),
-        "fps": tr("frames/s", "초당 프레임"),
-        "loop": tr("loop", "반복"),
-        "play": tr("Play", "재생"),
-        "pause": tr("Pause", "일시 정지"),
-        "strip": tr("decoded frames along the path", "경로를 따라 디코딩한 프레임"),
-    }
+    i = 1 if lang() == "ko" else 0
+    return {k: v[i] for k, v in TEXTS.items()}
 
 
 def latent_plane(
@@ -310,7 +323,7 @@ def latent_plane(
         "pick": pick,
         "star": star,
         "paths": paths and len(mu) > 0,
-        "range": plane_range(mu),
+        "range": _plane_range(model_key, mu),
         "class_names": list(ckpt.class_names),
         "colors": PALETTE,
         "texts": _texts(),

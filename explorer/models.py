@@ -80,11 +80,21 @@ def quota_bytes() -> int:
     return int(mb * 1e6)
 
 
+_shipped: dict[str, tuple[int, list[ModelRef]]] = {}  # folder -> (its mtime_ns, refs)
+
+
 def shipped_models() -> list[ModelRef]:
-    files = sorted(SHIPPED_DIR.glob("*.safetensors"))
-    refs = [ModelRef("shipped", f.stem, str(f)) for f in files]
-    refs.sort(key=lambda r: (r.name != DEFAULT_MODEL, r.name))
-    return refs
+    """The checkpoints in checkpoints/, the default first; listed again only when the folder changes."""
+    try:
+        mtime = SHIPPED_DIR.stat().st_mtime_ns
+    except OSError:
+        return []
+    cached = _shipped.get(str(SHIPPED_DIR))
+    if cached is None or cached[0] != mtime:
+        refs = [ModelRef("shipped", f.stem, str(f)) for f in sorted(SHIPPED_DIR.glob("*.safetensors"))]
+        refs.sort(key=lambda r: (r.name != DEFAULT_MODEL, r.name))
+        _shipped[str(SHIPPED_DIR)] = cached = (mtime, refs)
+    return list(cached[1])
 
 
 def checked_name(name: str) -> str:

@@ -24,69 +24,77 @@ def explain() -> None:
     )
 
 
-# On a projector the figure comes right under the title (controls and explanation below it).
-figure_box = main_figure() if presenting() else None
-if not presenting():
-    explain()
-mu, _, labels = state.sample_latents(act.key, ckpt)
+@st.fragment
+def grid_view() -> None:
+    """The controls, the figure and its download: a change of grid reruns only this, not the sidebar."""
+    # On a projector the figure comes right under the title (controls and explanation below it).
+    figure_box = main_figure() if presenting() else None
+    if not presenting():
+        explain()
+    mu, _, labels = state.sample_latents(act.key, ckpt)
 
-c1, c2, c3 = st.columns([1, 1, 1])
-n = c1.slider(tr("Grid size n", "격자 크기 n"), 5, MAX_GRID, 20, key="manifold_n")
-spacing = c2.radio(
-    tr("Spacing", "간격"),
-    ["icdf", "linear"],
-    horizontal=True,
-    key="manifold_spacing",
-    format_func={"icdf": tr("inverse Gaussian CDF", "가우스 역누적분포"), "linear": tr("linear", "균등")}.get,
-)
-overlay = c3.checkbox(
-    tr("Overlay the test set's latent means", "테스트 세트의 잠재 평균 겹쳐 보기"), value=True, key="manifold_overlay"
-)
+    c1, c2, c3 = st.columns([1, 1, 1])
+    n = c1.slider(tr("Grid size n", "격자 크기 n"), 5, MAX_GRID, 20, key="manifold_n")
+    spacing = c2.radio(
+        tr("Spacing", "간격"),
+        ["icdf", "linear"],
+        horizontal=True,
+        key="manifold_spacing",
+        format_func={"icdf": tr("inverse Gaussian CDF", "가우스 역누적분포"), "linear": tr("linear", "균등")}.get,
+    )
+    overlay = c3.checkbox(
+        tr("Overlay the test set's latent means", "테스트 세트의 잠재 평균 겹쳐 보기"),
+        value=True,
+        key="manifold_overlay",
+    )
 
-lo, hi = (-3.0, -3.0), (3.0, 3.0)
-if spacing == "linear":
-    dlo, dhi = data_range(mu) if len(mu) else (lo, hi)
-    st.caption(
-        tr(
-            "Range defaults to where 98% of the encoded test sample lies (1% and 99% quantiles).",
-            "범위는 처음에 인코딩한 테스트 표본의 98%가 놓인 곳(1%와 99% 분위수)으로 정해집니다.",
+    lo, hi = (-3.0, -3.0), (3.0, 3.0)
+    if spacing == "linear":
+        dlo, dhi = data_range(mu) if len(mu) else (lo, hi)
+        st.caption(
+            tr(
+                "Range defaults to where 98% of the encoded test sample lies (1% and 99% quantiles).",
+                "범위는 처음에 인코딩한 테스트 표본의 98%가 놓인 곳(1%와 99% 분위수)으로 정해집니다.",
+            )
         )
-    )
-    r = st.columns(4)
-    lo = (
-        r[0].number_input(tr("z₁ from", "z₁ 시작"), value=round(dlo[0], 2), step=0.1, key="lin_z1lo"),
-        r[2].number_input(tr("z₂ from", "z₂ 시작"), value=round(dlo[1], 2), step=0.1, key="lin_z2lo"),
-    )
-    hi = (
-        r[1].number_input(tr("z₁ to", "z₁ 끝"), value=round(dhi[0], 2), step=0.1, key="lin_z1hi"),
-        r[3].number_input(tr("z₂ to", "z₂ 끝"), value=round(dhi[1], 2), step=0.1, key="lin_z2hi"),
-    )
-rest = ()
-if ckpt.config.latent_dim > 2:
-    st.caption(
-        tr(
-            "Dimensions beyond the first two are held at 0 (the prior's mean).",
-            "처음 두 차원 밖의 차원은 0(사전 분포의 평균)에 고정합니다.",
+        r = st.columns(4)
+        lo = (
+            r[0].number_input(tr("z₁ from", "z₁ 시작"), value=round(dlo[0], 2), step=0.1, key="lin_z1lo"),
+            r[2].number_input(tr("z₂ from", "z₂ 시작"), value=round(dlo[1], 2), step=0.1, key="lin_z2lo"),
         )
+        hi = (
+            r[1].number_input(tr("z₁ to", "z₁ 끝"), value=round(dhi[0], 2), step=0.1, key="lin_z1hi"),
+            r[3].number_input(tr("z₂ to", "z₂ 끝"), value=round(dhi[1], 2), step=0.1, key="lin_z2hi"),
+        )
+    rest = ()
+    if ckpt.config.latent_dim > 2:
+        st.caption(
+            tr(
+                "Dimensions beyond the first two are held at 0 (the prior's mean).",
+                "처음 두 차원 밖의 차원은 0(사전 분포의 평균)에 고정합니다.",
+            )
+        )
+
+    try:
+        mosaic, z1, z2 = state.cached_manifold(act.key, ckpt, n, spacing, tuple(lo), tuple(hi), rest)
+    except VAECoreError as exc:
+        st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + str(exc))
+        return
+    st.session_state["manifold_shape"] = mosaic.shape
+    grid = (n, spacing, tuple(lo), tuple(hi), rest)
+    fig = cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels, presenting())
+    with figure_box or main_figure():
+        st.plotly_chart(fig, width="stretch", height=figure_height(), key="manifold_chart")
+    if presenting():
+        explain()
+    scale = max(1, 840 // mosaic.shape[0])
+    st.download_button(
+        tr("Download PNG", "PNG 내려받기"),
+        cached_png((act.key, *grid), mosaic, scale),
+        file_name=f"{act.ref.name}-manifold-{n}x{n}.png",
+        mime="image/png",
+        key="manifold_download",
     )
 
-try:
-    mosaic, z1, z2 = state.cached_manifold(act.key, ckpt, n, spacing, tuple(lo), tuple(hi), rest)
-except VAECoreError as exc:
-    st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + str(exc))
-    st.stop()
-st.session_state["manifold_shape"] = mosaic.shape
-grid = (n, spacing, tuple(lo), tuple(hi), rest)
-fig = cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels, presenting())
-with figure_box or main_figure():
-    st.plotly_chart(fig, width="stretch", height=figure_height(), key="manifold_chart")
-if presenting():
-    explain()
-scale = max(1, 840 // mosaic.shape[0])
-st.download_button(
-    tr("Download PNG", "PNG 내려받기"),
-    cached_png((act.key, *grid), mosaic, scale),
-    file_name=f"{act.ref.name}-manifold-{n}x{n}.png",
-    mime="image/png",
-    key="manifold_download",
-)
+
+grid_view()
