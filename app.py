@@ -102,14 +102,8 @@ with card:
     elbo, iw = metrics.get("test_elbo"), metrics.get("test_iw_ll")
     c = st.columns(2)
     c[0].metric(tr("Test ELBO (nats)", "테스트 ELBO (nats)"), f"{elbo:.2f}" if elbo is not None else "–")
-    c[1].metric(
-        f"log p(x), k={metrics.get('k', '?')} (nats)",
-        f"{iw:.2f}" if iw is not None else "–",
-        help=tr(
-            "importance-weighted estimate of the marginal likelihood",
-            "중요도 가중치로 추정한 주변 우도",
-        ),
-    )
+    iw_name, iw_help = state.iw_label(act.ckpt)
+    c[1].metric(f"{iw_name}, k={metrics.get('k', '?')} (nats)", f"{iw:.2f}" if iw is not None else "–", help=iw_help)
     st.caption(
         tr(
             "Encoder/decoder hidden layers {h} ({a}); input {i}; pixels {p}; {n} training / {t} test images. ",

@@ -50,7 +50,8 @@ def _manifold_figure(
 ):
     fig = manifold_figure(_mosaic, _z1, _z2, spacing, *_points)
     if presenting:  # no fixed height, no title (the page's title says it): the figure fills its box
-        fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10))
+        # and its ticks and legend are large enough for the back of a room
+        fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10), font=dict(size=18))
     return frozen(fig)
 
 

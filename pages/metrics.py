@@ -41,8 +41,9 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
             f"{saved['test_elbo']:.2f}",
             help=tr("on {n} test images", "테스트 이미지 {n}개 기준", n=saved.get("n_test")),
         )
+    iw_name, iw_help = state.iw_label(ckpt)
     if saved.get("test_iw_ll") is not None:
-        c[1].metric(f"IW log p(x), k={saved.get('k')}", f"{saved['test_iw_ll']:.2f}")
+        c[1].metric(f"{iw_name}, k={saved.get('k')}", f"{saved['test_iw_ll']:.2f}", help=iw_help)
     if ckpt.sample_levels is None:
         st.info(
             tr(
@@ -74,9 +75,10 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
         st.caption(
             tr(
                 "Recomputed now on {n} stored test images with k = {k}: ELBO {e:.2f} = "
-                "reconstruction {r:.2f} − KL {kl:.2f}; IW log p(x) {iw:.2f} nats.",
+                "reconstruction {r:.2f} − KL {kl:.2f}; {name} {iw:.2f} nats.",
                 "저장된 테스트 이미지 {n}개로 k = {k} 에서 방금 다시 계산: ELBO {e:.2f} = "
-                "재구성 {r:.2f} − KL {kl:.2f}; IW log p(x) {iw:.2f} nats.",
+                "재구성 {r:.2f} − KL {kl:.2f}; {name} {iw:.2f} nats.",
+                name=iw_name,
                 n=m["n"],
                 k=k,
                 e=m["elbo"],

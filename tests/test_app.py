@@ -230,3 +230,15 @@ def test_the_menu_lists_every_page_file_and_no_file_uses_streamlit_internals():
 def test_home_writes_the_posterior_covariance_as_diagonal(app):
     text = " ".join(m.value for m in app.markdown)
     assert r"\mathcal N(\mu,\operatorname{diag}(\sigma^2))" in text
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/metrics.py"])
+def test_a_continuous_pixel_model_shows_an_iw_score_not_a_log_likelihood(app, page):
+    """Fashion-MNIST's pixels are continuous: its IW number is labelled a score, with why, on every page."""
+    at = goto(app, page) if page != "app.py" else app
+    no_errors(at)
+    labels = [m.label for m in at.metric]
+    assert any(label.startswith("IW score, k=") for label in labels), labels
+    assert not any("log p(x)" in label for label in labels), labels
+    score = next(m for m in at.metric if m.label.startswith("IW score"))
+    assert "not a log-likelihood" in score.help
