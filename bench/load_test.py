@@ -43,6 +43,7 @@ from bench.ws_client import StreamlitClient  # noqa: E402
 MAX_ACTIONS = 5000  # per session, whatever the duration
 PLANE = "walk_plane"  # the Walk page's latent plane (explorer/latent_plane.py)
 KINDS = ("page_switch", "walk_commit", "point_click", "grid_change")
+GRID_MAX = 30  # Manifold grid sizes the sessions ask for: 5..GRID_MAX (--grid-max; smaller in smoke tests)
 
 
 def rss_mib(pid: int) -> float:
@@ -55,8 +56,11 @@ def rss_mib(pid: int) -> float:
 class Session:
     """One student: a websocket session, its current page, and what that page offers."""
 
-    def __init__(self, client: StreamlitClient, idx: int, rng: random.Random, errors: list) -> None:
+    def __init__(
+        self, client: StreamlitClient, idx: int, rng: random.Random, errors: list, grid_max: int = GRID_MAX
+    ) -> None:
         self.client, self.idx, self.rng, self.errors = client, idx, rng, errors
+        self.grid_max = grid_max  # grid changes choose n in 5..grid_max
         self.page = None
         self.last = None  # the last RunResult of the current page
         self.seq = 0
@@ -103,9 +107,9 @@ class Session:
     async def grid(self) -> float:
         t = await self.goto("manifold") if self.page != "manifold" else 0.0
         widget_id, fragment = self.last.keyed["manifold_n"]  # in a fragment, only it reruns (as a browser asks)
-        self.client.set_int(widget_id, self.rng.randint(5, 30))
+        self.client.set_int(widget_id, self.rng.randint(5, self.grid_max))
         res = await self.client.run("manifold", fragment_id=fragment)
-        self.check(res, "grid change")  # n in 5..30: `warm` computed these grids
+        self.check(res, "grid change")  # `warm` computed these grids
         self.last = res
         return t + res.seconds
 
@@ -119,12 +123,12 @@ async def action(s: Session, pages: list[str]) -> tuple[str, float]:
     return kind, await (s.grid() if kind == "grid_change" else s.walk(kind == "point_click"))
 
 
-async def session(url, seconds, think, idx, pages, latencies: dict, errors: list) -> int:
+async def session(url, seconds, think, idx, pages, latencies: dict, errors: list, grid_max: int = GRID_MAX) -> int:
     rng = random.Random(idx)
     actions = 0
     try:
         async with StreamlitClient(url) as client:
-            s = Session(client, idx, rng, errors)
+            s = Session(client, idx, rng, errors, grid_max)
             await asyncio.sleep(rng.uniform(0, think))  # students do not arrive in lockstep
             await s.goto("walk", timeout=120)
             deadline = time.monotonic() + seconds
@@ -149,17 +153,17 @@ async def warm(s: Session) -> None:
     for page in sorted(set(s.client.pages) - set(FIRST_PAGES)):  # the rest the app lists (Concepts, gallery)
         await s.goto(page, timeout=120)
     await s.goto("manifold")
-    for n in range(5, 31):
+    for n in range(5, s.grid_max + 1):
         s.client.set_int(s.last.keyed["manifold_n"][0], n)
         s.check(await s.client.run("manifold", timeout=120), "grid")
 
 
-async def run(sessions: int, seconds: float, think: float, app_dir: Path | None) -> dict:
+async def run(sessions: int, seconds: float, think: float, app_dir: Path | None, grid_max: int = GRID_MAX) -> dict:
     latencies: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: list[str] = []
     with streamlit_server(cwd=app_dir) as (url, proc, _):
         async with StreamlitClient(url) as client:  # the first visitors fill the caches
-            await warm(Session(client, -1, random.Random(0), errors))
+            await warm(Session(client, -1, random.Random(0), errors, grid_max))
             pages = sorted(client.pages)
         mem_before = rss_mib(proc.pid)
         samples: list[tuple[float, float]] = []
@@ -198,13 +202,13 @@ async def run(sessions: int, seconds: float, think: float, app_dir: Path | None)
     }
 
 
-async def server_time(repeats: int, app_dir: Path | None) -> dict:
+async def server_time(repeats: int, app_dir: Path | None, grid_max: int = GRID_MAX) -> dict:
     """One session alone, one action at a time: how long the server takes per page run and per
     commit, from the message sent to the run's end (loopback, so this is the server's time)."""
     times: dict[str, list[float]] = {}
     with streamlit_server(cwd=app_dir) as (url, _proc, _):
         async with StreamlitClient(url) as client:
-            s = Session(client, 0, random.Random(0), errors := [])
+            s = Session(client, 0, random.Random(0), errors := [], grid_max=grid_max)
             await warm(s)
             pages = [*FIRST_PAGES, *sorted(set(client.pages) - set(FIRST_PAGES))]
             for _ in range(repeats):
@@ -227,13 +231,14 @@ def main(argv=None) -> dict:
     p.add_argument("--think", type=float, default=2.0, help="seconds between one session's actions (±50%%)")
     p.add_argument("--app-dir", type=Path, help="run the app of another checkout (e.g. a `git worktree` of main)")
     p.add_argument("--server-time", type=int, metavar="REPEATS", help="instead: one session, REPEATS of each action")
+    p.add_argument("--grid-max", type=int, default=GRID_MAX, help="grid changes choose n in 5..this (warmed first)")
     p.add_argument("--out")
     a = p.parse_args(argv)
     if a.server_time:
-        results = asyncio.run(server_time(a.server_time, a.app_dir))
+        results = asyncio.run(server_time(a.server_time, a.app_dir, a.grid_max))
         report("server_time", results, a.out)
         return results
-    results = asyncio.run(run(a.sessions, a.seconds, a.think, a.app_dir))
+    results = asyncio.run(run(a.sessions, a.seconds, a.think, a.app_dir, a.grid_max))
     report("load_test", results, a.out)
     return results
 

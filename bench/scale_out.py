@@ -204,7 +204,9 @@ def check(result: RunResult, what: str) -> None:
         raise RuntimeError(f"{what} finished with status {result.status}")
 
 
-async def session(base: str, seconds: float, think: float, idx: int, png: bytes, tally: Tally) -> int:
+async def session(
+    base: str, seconds: float, think: float, idx: int, png: bytes, tally: Tally, grid_max: int = load_test.GRID_MAX
+) -> int:
     rng = random.Random(idx)
     await asyncio.sleep(rng.uniform(0, think))  # students do not arrive in lockstep
     deadline = time.monotonic() + seconds
@@ -214,7 +216,7 @@ async def session(base: str, seconds: float, think: float, idx: int, png: bytes,
         try:
             browser, client = await open_tab(base, browser)
             errors: list[str] = []  # what load_test's Session reports (exceptions shown, failed runs)
-            s = load_test.Session(client, idx, rng, errors)
+            s = load_test.Session(client, idx, rng, errors, grid_max)
             await s.goto("", timeout=120)  # Home: its manifold image lives in this replica's memory
             check(s.last, "first run")
             if failed_at is not None:
@@ -284,12 +286,12 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def warm(url: str, png: bytes) -> None:
+async def warm(url: str, png: bytes, grid_max: int = load_test.GRID_MAX) -> None:
     """The first visitor of each replica fills its caches (models, manifolds)."""
     browser, client = await open_tab(url)
     try:
         errors: list[str] = []
-        await load_test.warm(load_test.Session(client, -1, random.Random(0), errors))  # every page, every grid
+        await load_test.warm(load_test.Session(client, -1, random.Random(0), errors, grid_max))  # every page and grid
         if errors:
             raise RuntimeError(f"warming {url}: {errors[0]}")
         await upload_on_encode(browser, client, png)
@@ -298,11 +300,18 @@ async def warm(url: str, png: bytes) -> None:
 
 
 async def phase(
-    dep, base: str, sessions: int, seconds: float, think: float, kill_at: float | None, models: Path
+    dep,
+    base: str,
+    sessions: int,
+    seconds: float,
+    think: float,
+    kill_at: float | None,
+    models: Path,
+    grid_max: int = load_test.GRID_MAX,
 ) -> dict:
     png = digit_png()
     for url in dep.replica_urls:
-        await warm(url, png)
+        await warm(url, png, grid_max)
     procs = {f"r{i}": p for i, p in enumerate(dep.replicas, 1)}
     cpu0 = {name: cpu_seconds(p.pid) for name, p in procs.items()}
     proxy_cpu0 = cpu_seconds(dep.proxy.pid) if base == dep.url else None
@@ -337,7 +346,7 @@ async def phase(
     slots = TrainingSlots(models / ".slots", 2)
     killer = asyncio.create_task(kill_one()) if kill_at is not None else None
     trainer = asyncio.create_task(train_on_victim()) if kill_at is not None else None
-    counts = await asyncio.gather(*[session(base, seconds, think, i, png, tally) for i in range(sessions)])
+    counts = await asyncio.gather(*[session(base, seconds, think, i, png, tally, grid_max) for i in range(sessions)])
     wall = time.perf_counter() - tally.t0
     me1 = resource.getrusage(resource.RUSAGE_SELF)
     for task in (killer, trainer):
@@ -402,14 +411,15 @@ async def run(
     kill_at: float | None,
     models: Path,
     replicas_only: bool = False,
+    grid_max: int = load_test.GRID_MAX,
 ) -> dict:
     env = {"VAE_EXPLORER_MODELS": str(models)}
     one = None
     if not replicas_only:
         with replicas(1, env=env) as single:
-            one = await phase(single, single.replica_urls[0], sessions, seconds, think, None, models)
+            one = await phase(single, single.replica_urls[0], sessions, seconds, think, None, models, grid_max)
     with replicas(n, env=env) as dep:
-        many = await phase(dep, dep.url, sessions, seconds, think, kill_at, models)
+        many = await phase(dep, dep.url, sessions, seconds, think, kill_at, models, grid_max)
     if one is None:
         return {"replicas": n, "errors": many["errors"], "through_haproxy": many, **check_models(models)}
     return {
@@ -444,11 +454,14 @@ def main(argv=None) -> dict:
     p.add_argument(
         "--replicas-only", action="store_true", help="skip the single-replica phase (e.g. with --kill-one-at)"
     )
+    p.add_argument("--grid-max", type=int, default=load_test.GRID_MAX, help="Manifold grid sizes 5..this")
     p.add_argument("--out")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="scale-out-models-") as tmp:
         models = Path(a.models or tmp)
-        results = asyncio.run(run(a.replicas, a.sessions, a.seconds, a.think, a.kill_one_at, models, a.replicas_only))
+        results = asyncio.run(
+            run(a.replicas, a.sessions, a.seconds, a.think, a.kill_one_at, models, a.replicas_only, a.grid_max)
+        )
     report("scale_out", results, a.out)
     return results
 

@@ -105,7 +105,7 @@ def test_app_latency_smoke():
 def test_load_test_short_form_has_no_errors():
     from bench import load_test
 
-    r = load_test.main(["--sessions", "4", "--seconds", "8", "--think", "0.2"])
+    r = load_test.main(["--sessions", "4", "--seconds", "8", "--think", "0.2", "--grid-max", "6"])
     assert r["errors"] == 0, r["error_messages"]
     assert r["sessions"] == 4 and r["actions"] == sum(r["actions_by_kind"].values()) >= 4 * 5
     assert r["action_under_load"]["n"] == r["actions"] and r["action_under_load"]["p95_ms"] > 0
@@ -115,7 +115,7 @@ def test_load_test_short_form_has_no_errors():
 def test_server_time_smoke():
     from bench import load_test
 
-    r = load_test.main(["--server-time", "2"])
+    r = load_test.main(["--server-time", "2", "--grid-max", "6"])
     assert r["errors"] == 0, r["error_messages"]
     assert r["walk_commit"]["n"] == r["walk_page_run"]["n"] == 2
 

@@ -125,10 +125,16 @@ def class_server(tmp_path_factory):
 def test_every_page_at_projector_sizes(class_server, browser, tmp_path, size, present):
     out = shots_dir(tmp_path)
     problems = []
+    # One browser context for all pages (a class's browser: the app's scripts come from its cache);
+    # each page is opened afresh, so each is a new session that starts in the mode its URL asks for.
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
     for entry in PAGES:
         slug = SLUGS[entry.path]
         path = "" if slug == "home" else slug
-        ctx, page, errors = open_page(browser, f"{class_server}/{path}" + ("?present=1" if present else ""), size)
+        page, errors = ctx.new_page(), []
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.goto(f"{class_server}/{path}" + ("?present=1" if present else ""))
+        settle(page)
         mode = "presenter" if present else "normal"
         page.screenshot(path=str(out / f"presenter-{slug}-{mode}-{size[0]}x{size[1]}.png"))
         sidebar_open = page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() > 0
@@ -153,5 +159,6 @@ def test_every_page_at_projector_sizes(class_server, browser, tmp_path, size, pr
             problems.append(f"{slug}: main figure starts at y={fig_top:.0f}, below the fold at {size[1]}")
         if errors:
             problems.append(f"{slug}: page errors {errors}")
-        ctx.close()
+        page.close()
+    ctx.close()
     assert not problems, "\n".join(problems)

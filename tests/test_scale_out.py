@@ -164,7 +164,8 @@ def test_scale_out_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
 
     out = tmp_path / "scale_out.json"
     scale_out.main(
-        ["--replicas", "2", "--sessions", "2", "--seconds", "2", "--models", str(tmp_path), "--out", str(out)]
+        ["--replicas", "2", "--sessions", "2", "--seconds", "2", "--grid-max", "6"]
+        + ["--models", str(tmp_path), "--out", str(out)]
     )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result == json.loads(out.read_text())
