@@ -93,7 +93,9 @@ def shipped_models() -> list[ModelRef]:
     if cached is None or cached[0] != mtime:
         refs = [ModelRef("shipped", f.stem, str(f)) for f in sorted(SHIPPED_DIR.glob("*.safetensors"))]
         refs.sort(key=lambda r: (r.name != DEFAULT_MODEL, r.name))
-        _shipped[str(SHIPPED_DIR)] = cached = (mtime, refs)
+        cached = (mtime, refs)
+        if time.time() - mtime / 1e9 > 1.0:  # as in class_models: a folder changed just now is not cached
+            _shipped[str(SHIPPED_DIR)] = cached
     return list(cached[1])
 
 
@@ -216,8 +218,8 @@ _listing_lock = threading.Lock()
 def class_models() -> list[ModelRef]:
     """The gallery's models for menus (every page's model picker). Listing reads every model's
     description (2 ms for 30 models), so it is reused while the folder's modification time is
-    unchanged (a save or a delete renames or removes a file in it) and for at most LISTING_SECONDS
-    (a change within the clock's resolution of the last listing is picked up then)."""
+    unchanged (a save or a delete renames or removes a file in it), for at most LISTING_SECONDS, and
+    only once the folder has been unchanged for a second (so a change cannot share its mtime)."""
     folder = models_dir()
     try:
         mtime = folder.stat().st_mtime_ns
@@ -229,8 +231,9 @@ def class_models() -> list[ModelRef]:
         if cached and cached[0] == mtime and now - cached[1] < LISTING_SECONDS:
             return list(cached[2])
     refs = [e.ref for e in gallery()]
-    with _listing_lock:
-        _listing[str(folder)] = (mtime, now, refs)
+    if time.time() - mtime / 1e9 > 1.0:  # a folder changed within the last second may change again
+        with _listing_lock:  # within the same tick of the clock, leaving its mtime as it is: not cached
+            _listing[str(folder)] = (mtime, now, refs)
     return list(refs)
 
 

@@ -46,6 +46,7 @@ def model_picker() -> state.Active:
     """Render the picker and return the active model (the same on every page)."""
     current = state.active()
     labels = {m.id: model_label(m) for m in state.available_models()}  # formatted now, in this session's language
+    labels.setdefault(current.ref.id, model_label(current.ref))  # e.g. a model saved a moment ago
     st.session_state[SELECT] = current.ref.id  # follow changes made elsewhere (Train page, gallery)
     with st.sidebar:
         st.selectbox(

@@ -328,3 +328,20 @@ def test_the_menus_listing_follows_saves_and_deletes(models_dir):
         assert name in {r.name for r in models.class_models()}
     models.delete_model("first")
     assert {r.name for r in models.class_models()} == {"second"}
+
+
+def test_the_picker_keeps_a_model_saved_a_moment_ago_even_before_the_listing_has_it(models_dir, monkeypatch):
+    """A model just trained is active at once; a listing that does not have it yet must not unseat it."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "checkpoints" / "digits.safetensors", models_dir / "just-saved.safetensors")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.session_state["active_model"] = models.ModelRef("class", "just-saved", str(models_dir / "just-saved.safetensors"))
+    monkeypatch.setattr(models, "class_models", lambda: [])  # the listing lags behind the save
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["active_model"].name == "just-saved"
+    assert any("just-saved" in s.value for s in at.subheader), [s.value for s in at.subheader]
+    # The picker offers it: a browser handed a value that is not among the options puts the first
+    # option back, which would make another model active.
+    picker = at.selectbox(key="model_select")
+    assert picker.value == "class:just-saved" and any(o.startswith("just-saved") for o in picker.options)
