@@ -335,7 +335,9 @@ def test_the_picker_keeps_a_model_saved_a_moment_ago_even_before_the_listing_has
     models_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "checkpoints" / "digits.safetensors", models_dir / "just-saved.safetensors")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.session_state["active_model"] = models.ModelRef("class", "just-saved", str(models_dir / "just-saved.safetensors"))
+    at.session_state["active_model"] = models.ModelRef(
+        "class", "just-saved", str(models_dir / "just-saved.safetensors")
+    )
     monkeypatch.setattr(models, "class_models", lambda: [])  # the listing lags behind the save
     at.run()
     assert not at.exception, [e.value for e in at.exception]
