@@ -17,7 +17,6 @@ import hmac
 import json
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,31 +209,8 @@ def gallery() -> list[GalleryEntry]:
     return entries
 
 
-LISTING_SECONDS = 2.0  # how long the menus may reuse a listing of an unchanged folder
-_listing: dict[str, tuple[int, float, list[ModelRef]]] = {}  # folder -> (its mtime_ns, when, refs)
-_listing_lock = threading.Lock()
-
-
 def class_models() -> list[ModelRef]:
-    """The gallery's models for menus (every page's model picker). Listing reads every model's
-    description (2 ms for 30 models), so it is reused while the folder's modification time is
-    unchanged (a save or a delete renames or removes a file in it), for at most LISTING_SECONDS, and
-    only once the folder has been unchanged for a second (so a change cannot share its mtime)."""
-    folder = models_dir()
-    try:
-        mtime = folder.stat().st_mtime_ns
-    except OSError:
-        return []
-    now = time.monotonic()
-    with _listing_lock:
-        cached = _listing.get(str(folder))
-        if cached and cached[0] == mtime and now - cached[1] < LISTING_SECONDS:
-            return list(cached[2])
-    refs = [e.ref for e in gallery()]
-    if time.time() - mtime / 1e9 > 1.0:  # a folder changed within the last second may change again
-        with _listing_lock:  # within the same tick of the clock, leaving its mtime as it is: not cached
-            _listing[str(folder)] = (mtime, now, refs)
-    return list(refs)
+    return [e.ref for e in gallery()]
 
 
 def pinned() -> str | None:

@@ -81,7 +81,8 @@ def test_training_in_the_browser_shows_progress_and_activates_the_model(server, 
     page.get_by_text("It is now the active model").wait_for(timeout=300_000)
     wait_idle(page, timeout_ms=120_000)
     assert page.get_by_text("Replay the latent space at epoch").count() == 1
-    assert page.locator(".js-plotly-plot").count() >= 2  # the curves and the latent scatter
+    # The curves and the latent scatter: plotly draws them after Streamlit mounts them, so wait for both.
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
     page.screenshot(path=str(shots_dir(tmp_path) / "train.png"), full_page=True)
     page.get_by_role("link", name="Home").click()  # same session
     page.get_by_text("Active model: browser-run (class gallery)").wait_for(timeout=120_000)
