@@ -10,7 +10,11 @@ from vae_core.errors import VAECoreError
 from . import models, state
 from .i18n import tr
 
-SELECT = "model_select"
+SELECT = "model_select"  # the picker's key is SELECT:<id of the model active when it was drawn>
+
+
+def picker_key(model_id: str) -> str:
+    return f"{SELECT}:{model_id}"
 
 
 def model_label(ref: models.ModelRef) -> str:
@@ -22,8 +26,14 @@ def model_label(ref: models.ModelRef) -> str:
     return tr("{n} (class gallery)", "{n} (우리 반 갤러리)", n=ref.name)
 
 
-def _on_select() -> None:
-    wanted = st.session_state[SELECT]
+def _on_select(drawn_for: str) -> None:
+    # A browser can report a picker it drew before the active model changed elsewhere (the Train
+    # page's progress timer sends every widget's value, and can do so while the page that made the
+    # new model active is on its way). That report names the old model. A choice counts only from
+    # the picker drawn for the model that is active now.
+    if state.active_id() != drawn_for:
+        return
+    wanted = st.session_state[picker_key(drawn_for)]
     for ref in state.available_models():
         if ref.id == wanted:
             state.set_active(ref)
@@ -47,13 +57,14 @@ def model_picker() -> state.Active:
     current = state.active()
     labels = {m.id: model_label(m) for m in state.available_models()}  # formatted now, in this session's language
     labels.setdefault(current.ref.id, model_label(current.ref))  # e.g. a model saved a moment ago
-    st.session_state[SELECT] = current.ref.id  # follow changes made elsewhere (Train page, gallery)
     with st.sidebar:
         st.selectbox(
             tr("Active model", "사용할 모델"),
             list(labels),
-            key=SELECT,
+            index=list(labels).index(current.ref.id),
+            key=picker_key(current.ref.id),  # a new picker when the model changes elsewhere (Train, gallery)
             on_change=_on_select,
+            args=(current.ref.id,),
             format_func=labels.get,
             help=tr(
                 "Shipped models, the class's models (see the gallery), and your uploads.",

@@ -88,6 +88,12 @@ def active() -> Active:
     return resolve(ref)
 
 
+def active_id() -> str | None:
+    """The id of the model this session has chosen, without loading it (None before the first page)."""
+    ref = st.session_state.get(ACTIVE)
+    return None if ref is None else ref.id
+
+
 def set_active(ref: ModelRef) -> None:
     st.session_state[ACTIVE] = ref
 

@@ -61,3 +61,10 @@ def models_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_EXPLORER_MODELS", str(folder))  # for servers and subprocesses a test starts
     monkeypatch.delenv("VAE_EXPLORER_QUOTA_MB", raising=False)
     return folder
+
+
+def picker(at):
+    """The sidebar's model picker in an AppTest run (its key names the model active when it was drawn)."""
+    from explorer.sidebar import picker_key
+
+    return at.selectbox(key=picker_key(at.session_state["active_model"].id))

@@ -4,7 +4,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, picker
 from streamlit.testing.v1 import AppTest
 from test_checkpoint import RunsCode, _with_meta
 
@@ -65,11 +65,32 @@ def test_manifold_grid_size_and_linear_range(app):
 
 
 def test_switching_model_in_the_sidebar(app):
-    assert "digits (shipped)" in app.selectbox(key="model_select").options
-    at = app.selectbox(key="model_select").set_value("shipped:digits").run()
+    assert "digits (shipped)" in picker(app).options
+    at = picker(app).set_value("shipped:digits").run()
     at = goto(at, "pages/walk.py")
     no_errors(at)
     assert at.session_state["active_model"].name == "digits"
+
+
+def test_a_stale_picker_report_does_not_undo_a_model_made_active_elsewhere(app):
+    """A browser may send the values of widgets it drew before the Train page made a new model
+    active (its progress timer fires while the page that did it is on its way). Such a report names
+    the old model; it must not switch back, and a choice made afterwards still counts."""
+    from explorer import models
+
+    old = picker(app)
+    assert old.value == "shipped:fashion-mnist"
+    app.session_state["active_model"] = models.ModelRef(
+        "shipped", "digits", str(ROOT / "checkpoints/digits.safetensors")
+    )
+    app.run()  # the run that draws the new model (what st.rerun(scope="app") from the Train page does)
+    assert picker(app).value == "shipped:digits"
+    app.run()  # a later run: the widget drawn for the old model is gone from the server's state
+    at = old.set_value("shipped:fashion-mnist").run()  # the old page's values: the stale report
+    no_errors(at)
+    assert at.session_state["active_model"].name == "digits"
+    at = picker(at).set_value("shipped:fashion-mnist").run()  # a real choice from the current picker
+    assert at.session_state["active_model"].name == "fashion-mnist"
 
 
 def _nan_checkpoint(marker) -> bytes:

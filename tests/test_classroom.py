@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, SHIPPED
+from conftest import ROOT, SHIPPED, picker
 from streamlit.testing.v1 import AppTest
 
 from explorer import join, models, training
@@ -345,5 +345,5 @@ def test_the_picker_keeps_a_model_saved_a_moment_ago_even_before_the_listing_has
     assert any("just-saved" in s.value for s in at.subheader), [s.value for s in at.subheader]
     # The picker offers it: a browser handed a value that is not among the options puts the first
     # option back, which would make another model active.
-    picker = at.selectbox(key="model_select")
-    assert picker.value == "class:just-saved" and any(o.startswith("just-saved") for o in picker.options)
+    box = picker(at)
+    assert box.value == "class:just-saved" and any(o.startswith("just-saved") for o in box.options)

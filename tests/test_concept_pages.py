@@ -2,7 +2,7 @@
 claim (draws added, the ladder on shared axes, the autoencoder's trade-off, A and B measured)."""
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, picker
 from streamlit.testing.v1 import AppTest
 
 from explorer.lab import autoencoder_pair, beta_ladder
@@ -24,7 +24,7 @@ def app(models_dir):
 
 
 def with_model(at: AppTest, name: str) -> AppTest:
-    box = at.selectbox(key="model_select")
+    box = picker(at)
     assert any(label.startswith(name + " ") for label in box.options)
     return box.set_value(f"shipped:{name}").run()
 
