@@ -62,8 +62,11 @@ def posterior_plane(mu, logvar, z: np.ndarray, title: str, labels: tuple[str, st
             marker=dict(symbol="x", size=14, color="black"),
         )
     )
-    fig.update_xaxes(range=[mu2[0] - half, mu2[0] + half], title="z₁", **PLAIN)
-    fig.update_yaxes(range=[mu2[1] - half, mu2[1] + half], title="z₂", scaleanchor="x", scaleratio=1, **PLAIN)
+    # constrain="domain": the square shown is the range asked for, at any width (plotly would widen it)
+    fig.update_xaxes(range=[mu2[0] - half, mu2[0] + half], title="z₁", constrain="domain", **PLAIN)
+    fig.update_yaxes(
+        range=[mu2[1] - half, mu2[1] + half], title="z₂", scaleanchor="x", scaleratio=1, constrain="domain", **PLAIN
+    )
     fig.update_layout(title=title, height=460, margin=MARGIN, legend=dict(orientation="h", y=-0.15))
     return fig
 
@@ -86,8 +89,8 @@ def codes_figure(mu: np.ndarray, labels: np.ndarray, class_names, half: float, t
             x=3 * np.cos(t), y=3 * np.sin(t), mode="lines", name="N(0, I): 3σ", line=dict(color="black", dash="dot")
         )
     )
-    fig.update_xaxes(range=[-half, half], title="z₁", **PLAIN)
-    fig.update_yaxes(range=[-half, half], title="z₂", scaleanchor="x", scaleratio=1, **PLAIN)
+    fig.update_xaxes(range=[-half, half], title="z₁", constrain="domain", **PLAIN)  # exactly the square asked for
+    fig.update_yaxes(range=[-half, half], title="z₂", scaleanchor="x", scaleratio=1, constrain="domain", **PLAIN)
     fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 

@@ -134,3 +134,22 @@ def test_textbook_preset_fills_the_train_form(app):
     model, train = build_configs("fashion-mnist", PRESETS["textbook-20"].values)
     assert model.input_dim == 784 and model.hidden == (200,) and model.latent_dim == 20
     assert model.gaussian_std == 1.0 and train.beta == 1.0 and train.lr_final_frac == 1.0
+
+
+def test_latent_squares_show_exactly_the_range_their_caption_states():
+    """With equal axis scales plotly widens one axis to fill a wide chart (and again after a window
+    resize), so the square would not be the one the caption gives; constrained, it is, at any width."""
+    import numpy as np
+
+    from explorer.concept_figures import codes_figure, posterior_plane
+
+    mu, labels = np.zeros((3, 2)), np.arange(3)
+    figs = [
+        (codes_figure(mu, labels, ["a", "b", "c"], 14.2, "codes"), (-14.2, 14.2)),
+        (posterior_plane(np.array([1.0, -1.0]), np.zeros(2), np.zeros((1, 2)), "t", ("μ", "draws", "z")), None),
+    ]
+    for fig, wanted in figs:
+        x, y = fig.layout.xaxis, fig.layout.yaxis
+        assert y.scaleanchor == "x" and x.constrain == y.constrain == "domain"
+        if wanted:
+            assert tuple(x.range) == tuple(y.range) == wanted
