@@ -120,45 +120,54 @@ def class_server(tmp_path_factory):
         yield url
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("present", [False, True], ids=["normal", "presenter"])
-def test_every_page_at_projector_sizes(class_server, browser, tmp_path, size, present):
-    out = shots_dir(tmp_path)
+def test_every_page_at_projector_sizes(class_server, browser, tmp_path, present):
+    out, mode = shots_dir(tmp_path), "presenter" if present else "normal"
     problems = []
     # One browser context for all pages (a class's browser: the app's scripts come from its cache);
     # each page is opened afresh, so each is a new session that starts in the mode its URL asks for.
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    # Each page is drawn at the first size, then its window is resized to the next (as when a laptop
+    # is plugged into the projector): the layout is CSS and the figures follow their containers.
+    ctx = browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
     for entry in PAGES:
         slug = SLUGS[entry.path]
         path = "" if slug == "home" else slug
         page, errors = ctx.new_page(), []
         page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         page.goto(f"{class_server}/{path}" + ("?present=1" if present else ""))
-        settle(page)
-        mode = "presenter" if present else "normal"
-        page.screenshot(path=str(out / f"presenter-{slug}-{mode}-{size[0]}x{size[1]}.png"))
-        sidebar_open = page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() > 0
-        body_px = page.evaluate(
-            """() => { const main = document.querySelector('[data-testid="stMainBlockContainer"]');
-                       const ps = [main, ...main.querySelectorAll('[data-testid="stMarkdown"] p, [data-testid="stWidgetLabel"] p')]
-                           .filter(p => !p.closest('[data-testid="stCaptionContainer"]'));
-                       return Math.min(...ps.map(p => parseFloat(getComputedStyle(p).fontSize))); }"""
-        )
-        marked = page.locator(".st-key-main_figure")  # a page's own main figure (layout.main_figure)
-        fig = marked.first if marked.count() else page.locator(FIGURE).first
-        box = fig.bounding_box() if fig.count() else None
-        fig_top = box["y"] if box else None
-        if present and marked.count() and box["y"] + box["height"] > size[1] + 1:
-            problems.append(f"{slug}: main figure ends at y={box['y'] + box['height']:.0f}, below {size[1]}")
-        if present:
-            if sidebar_open:
-                problems.append(f"{slug}: sidebar open in presenter mode")
-            if size == (1920, 1080) and body_px is not None and body_px < 20:
-                problems.append(f"{slug}: body text {body_px}px < 20px")
-        if present and fig_top is not None and fig_top > size[1] * 0.8:
-            problems.append(f"{slug}: main figure starts at y={fig_top:.0f}, below the fold at {size[1]}")
+        for size in SIZES:
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            settle(page)
+            page.screenshot(path=str(out / f"presenter-{slug}-{mode}-{size[0]}x{size[1]}.png"))
+            problems += _layout_problems(page, slug, size, present)
         if errors:
             problems.append(f"{slug}: page errors {errors}")
         page.close()
     ctx.close()
     assert not problems, "\n".join(problems)
+
+
+def _layout_problems(page, slug: str, size: tuple[int, int], present: bool) -> list[str]:
+    """What a teacher at the back of the room would see wrong with this page at this size."""
+    problems = []
+    sidebar_open = page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() > 0
+    body_px = page.evaluate(
+        """() => { const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+                   const ps = [main, ...main.querySelectorAll('[data-testid="stMarkdown"] p, [data-testid="stWidgetLabel"] p')]
+                       .filter(p => !p.closest('[data-testid="stCaptionContainer"]'));
+                   return Math.min(...ps.map(p => parseFloat(getComputedStyle(p).fontSize))); }"""
+    )
+    marked = page.locator(".st-key-main_figure")  # a page's own main figure (layout.main_figure)
+    fig = marked.first if marked.count() else page.locator(FIGURE).first
+    box = fig.bounding_box() if fig.count() else None
+    fig_top = box["y"] if box else None
+    if present and marked.count() and box["y"] + box["height"] > size[1] + 1:
+        problems.append(f"{slug} {size}: main figure ends at y={box['y'] + box['height']:.0f}, below {size[1]}")
+    if present:
+        if sidebar_open:
+            problems.append(f"{slug} {size}: sidebar open in presenter mode")
+        if size == (1920, 1080) and body_px is not None and body_px < 20:
+            problems.append(f"{slug} {size}: body text {body_px}px < 20px")
+    if present and fig_top is not None and fig_top > size[1] * 0.8:
+        problems.append(f"{slug} {size}: main figure starts at y={fig_top:.0f}, below the fold at {size[1]}")
+    return problems
