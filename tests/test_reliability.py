@@ -27,8 +27,11 @@ from vae_core.manifold import clean_z, decode_images, grid_axes
 from vae_core.model import VAE, VAEConfig
 from vae_core.train import TrainConfig
 
+# Imports torch once, then forks a writer for each line on stdin (a writer ready in milliseconds,
+# not the seconds a new Python with torch takes); each writer saves in a loop until it is killed.
 WRITER = textwrap.dedent("""
-    import sys, torch
+    import os, sys, torch
+    torch.set_num_threads(1)  # no thread pool to inherit across fork
     sys.path.insert(0, {root!r})
     from vae_core.checkpoint import save_checkpoint
     from vae_core.model import VAE, VAEConfig
@@ -36,11 +39,16 @@ WRITER = textwrap.dedent("""
     for seed in (1, 2):
         torch.manual_seed(seed)
         models.append(VAE(VAEConfig(input_shape=(1, 28, 28), hidden=(256,))))
-    print("ready", flush=True)
-    i = 0
-    while True:
-        save_checkpoint(sys.argv[1], models[i % 2], {{"which": i % 2}})
-        i += 1
+    for _ in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            print("ready", os.getpid(), flush=True)
+            i = 0
+            while True:
+                save_checkpoint(sys.argv[1], models[i % 2], {{"which": i % 2, "save": i}})
+                i += 1
+        _, status = os.waitpid(pid, 0)
+        print("killed" if os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9 else "exited", flush=True)
 """)
 
 
@@ -51,18 +59,26 @@ def test_sigkill_during_saves_never_leaves_a_broken_checkpoint(tmp_path):
     script.write_text(WRITER.format(root=str(ROOT)))
     torch.manual_seed(1)
     first = VAE(VAEConfig(input_shape=(1, 28, 28), hidden=(256,)))
-    save_checkpoint(path, first, {"which": 0})
+    save_checkpoint(path, first, {"which": 0, "save": -1})
     rng = random.Random(0)
-    seen = set()
-    for _ in range(12):
-        proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE)
-        assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.0, 0.4))  # somewhere inside one of many ~1 MB writes
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        ckpt = load_checkpoint(path)  # must load: the old file or a new one, never a part
-        seen.add(ckpt.meta["which"])
-    assert seen <= {0, 1}
+    seen, saves = set(), set()
+    forks = subprocess.Popen([sys.executable, str(script), str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        for _ in range(12):
+            forks.stdin.write(b"go\n")
+            forks.stdin.flush()
+            word, pid = forks.stdout.readline().split()
+            assert word == b"ready"
+            time.sleep(rng.uniform(0.0, 0.4))  # somewhere inside one of many ~1 MB writes
+            os.kill(int(pid), signal.SIGKILL)
+            assert forks.stdout.readline().strip() == b"killed"  # gone before the file is read
+            ckpt = load_checkpoint(path)  # must load: the old file or a new one, never a part
+            seen.add(ckpt.meta["which"])
+            saves.add(ckpt.meta["save"])
+    finally:
+        forks.kill()
+        forks.wait()
+    assert seen <= {0, 1} and max(saves) >= 0  # whole files only, and the writers did replace it
     leftovers = list(tmp_path.glob(".*.tmp"))
     assert remove_stale_temps(tmp_path, older_than=0) == len(leftovers)
     assert not list(tmp_path.glob(".*.tmp"))
