@@ -1,7 +1,9 @@
 """User images: every awkward kind is converted sensibly or refused with a clear message."""
 
 import io
+import struct
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -86,13 +88,24 @@ def test_awkward_but_valid_images_are_converted(case):
     check_input(image_bytes_to_input(data, SHAPE))
 
 
+def declared_png(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height black 1-bit pixels, with a few rows of data."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    rows = zlib.compress(bytes(1 + (width + 7) // 8) * 4)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
 @pytest.mark.parametrize(
     "case,message",
     [
         ("text", "not a readable image"),
         ("truncated", "not a readable image"),
         ("empty", "empty"),
-        pytest.param("bomb", "megapixels|decompression bomb", marks=pytest.mark.slow),
+        ("bomb", "megapixels|decompression bomb"),
         ("too_big_file", "limit"),
     ],
 )
@@ -104,8 +117,8 @@ def test_bad_images_are_refused_with_a_message(case, message):
     elif case == "empty":
         data = b""
     elif case == "bomb":  # a tiny file that declares 60000 x 60000 pixels
-        data = encode(Image.new("1", (60000, 60000)))
-        assert len(data) < 2_000_000
+        data = declared_png(60000, 60000)
+        assert len(data) < 200
     else:
         data = b"\x89PNG" + b"\0" * (MAX_IMAGE_BYTES + 1)
     tracemalloc.start()
