@@ -112,6 +112,7 @@ def test_load_test_short_form_has_no_errors():
     assert all(r["actions_by_kind"][k] > 0 for k in ("page_switch", "walk_commit", "point_click", "grid_change"))
 
 
+@pytest.mark.slow
 def test_server_time_smoke():
     from bench import load_test
 

@@ -15,7 +15,9 @@ CONCEPTS = [
     "pages/concept_estimators.py",
     "pages/concept_textbook.py",
 ]
-MODELS = [r.name for r in shipped_models()]
+# pytest -m "not slow" tries every page with two of them; the whole suite with all of them
+QUICK = ("digits", "digits-beta4")
+MODELS = [r.name if r.name in QUICK else pytest.param(r.name, marks=pytest.mark.slow) for r in shipped_models()]
 
 
 @pytest.fixture

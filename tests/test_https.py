@@ -32,6 +32,7 @@ def test_certificate_is_made_once_and_again_when_the_address_changes(tmp_path):
     assert "IP Address:10.9.9.9" in text and "IP Address:127.0.0.1" in text and "DNS:localhost" in text
 
 
+@pytest.mark.slow
 def test_the_app_is_healthy_over_https_on_loopback(tmp_path):
     port = free_port()
     cmd = [sys.executable, "-m", "explorer.https", "--port", str(port), "--address", "127.0.0.1"]

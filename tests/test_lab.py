@@ -140,6 +140,7 @@ def vae_and_autoencoder(digits):
     return out
 
 
+@pytest.mark.slow
 def test_autoencoder_has_no_kl_and_a_deterministic_code(vae_and_autoencoder, digits):
     ae, test = vae_and_autoencoder["autoencoder"]
     assert test["kl"] == 0.0 and test["elbo"] == test["recon"]
@@ -149,6 +150,7 @@ def test_autoencoder_has_no_kl_and_a_deterministic_code(vae_and_autoencoder, dig
     assert torch.equal(a.z, b.z) and torch.equal(a.z[0], a.mu)  # z = mu, no draw
 
 
+@pytest.mark.slow
 def test_autoencoder_reconstructs_better_but_its_prior_samples_cover_fewer_classes(vae_and_autoencoder, digits):
     """The property: reconstruction error (summed squared error of decoding mu, on the test set)
     is lower for the autoencoder; the effective number of classes among 1000 decoded samples of
@@ -165,6 +167,7 @@ def test_autoencoder_reconstructs_better_but_its_prior_samples_cover_fewer_class
     assert cover["autoencoder"] < cover["vae"] - 1, cover
 
 
+@pytest.mark.slow
 def test_autoencoder_checkpoint_records_kind_and_no_elbo(vae_and_autoencoder, digits, tmp_path):
     from vae_core.checkpoint import load_checkpoint
     from vae_core.pipeline import finish_training
@@ -177,6 +180,7 @@ def test_autoencoder_checkpoint_records_kind_and_no_elbo(vae_and_autoencoder, di
     assert metrics["test_elbo"] is None and metrics["test_iw_ll"] is None and metrics["test_kl"] == 0.0
 
 
+@pytest.mark.slow
 def test_estimators_cli_prints_json_last(tmp_path):
     import json
     import subprocess

@@ -61,6 +61,7 @@ def test_float16_decoder_agrees_with_pytorch(name):
     assert err < np.abs(decode_like_the_browser(plain, ckpt.config.activation, z) - ref).max()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS_28)
 def test_a_28x28_model_sends_at_most_1_2_mb_of_weights(name):
     ckpt = shipped(name)
@@ -167,6 +168,7 @@ def test_encode_binarises_for_a_model_trained_on_binary_pixels(app, tmp_path):
     assert np.allclose(at.session_state["encoded_mu"], expected.numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_weights_cross_the_wire_once_per_model_and_session(tmp_path):
     """Through Streamlit's own protocol, as a browser tab: the first Walk run carries the model
     blob; later page runs and commits carry the plane's small data, never the weights again."""

@@ -34,6 +34,7 @@ def test_every_module_the_readme_runs_exists(module):
     assert importlib.util.find_spec(module) is not None, f"README runs python -m {module}, which is not there"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "module, args", [c for c in COMMANDS if c[0] in CHECKED], ids=lambda v: v if isinstance(v, str) else None
 )

@@ -123,6 +123,7 @@ async def _use_from_gallery(url: str, name: str) -> None:
         await client.__aexit__(None, None, None)
 
 
+@pytest.mark.slow
 def test_two_replicas_behind_haproxy_share_sessions_media_uploads_and_models(tmp_path):
     env = {"VAE_EXPLORER_MODELS": str(tmp_path)}
     with replicas(2, env=env) as dep:
@@ -137,6 +138,7 @@ def test_two_replicas_behind_haproxy_share_sessions_media_uploads_and_models(tmp
         asyncio.run(_use_from_gallery(dep.replica_urls[1], "trained-on-r1"))
 
 
+@pytest.mark.slow
 def test_launcher_stops_replicas_and_haproxy_on_sigterm_and_when_killed():
     port = free_port()
     cmd = [sys.executable, "-m", "deploy.replicas", "--replicas", "2", "--port", str(port), "--first-port", "0"]
@@ -158,6 +160,7 @@ def test_launcher_stops_replicas_and_haproxy_on_sigterm_and_when_killed():
             launcher.wait()
 
 
+@pytest.mark.slow
 def test_scale_out_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
     """python -m bench.scale_out, two sessions for two seconds: its JSON has what docs/benchmarks.md quotes."""
     from bench import scale_out

@@ -65,6 +65,7 @@ def wait_for(predicate, timeout: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_second_process_waits_for_the_only_slot_then_gets_it(tmp_path):
     slots = TrainingSlots(tmp_path, 1)
     first = start_holder(tmp_path)
@@ -86,6 +87,7 @@ def test_second_process_waits_for_the_only_slot_then_gets_it(tmp_path):
         kill_all([first, second])
 
 
+@pytest.mark.slow
 def test_a_killed_holder_gives_its_slot_back(tmp_path):
     slots = TrainingSlots(tmp_path, 1)
     holder = start_holder(tmp_path)
@@ -102,6 +104,7 @@ def test_a_killed_holder_gives_its_slot_back(tmp_path):
         kill_all([holder, waiter])
 
 
+@pytest.mark.slow
 def test_waiters_know_their_place_and_dead_waiters_leave_the_queue(tmp_path):
     holder, queue = start_holder(tmp_path), []
     try:
