@@ -65,8 +65,11 @@ def test_every_page_renders(server, page, tmp_path):
 def test_training_in_the_browser_shows_progress_and_activates_the_model(server, page, tmp_path):
     page.goto(f"{server}/train")
     wait_idle(page)
-    epochs = page.get_by_label("Epochs", exact=True)
-    assert epochs.input_value() == "30"  # the digits defaults
+    from playwright.sync_api import expect
+
+    # The digits defaults, once the form has settled: just after the first draw the field can read
+    # "1" for a moment before its 30 (3 of 30 loads here), so wait for the value, not read it once.
+    expect(page.get_by_label("Epochs", exact=True)).to_have_value("30", timeout=20_000)
     page.get_by_label("Your name (shown in the class gallery)").fill("Tester")
     page.keyboard.press("Enter")
     page.get_by_text("saved in the class gallery as").wait_for(timeout=60_000)
@@ -76,7 +79,7 @@ def test_training_in_the_browser_shows_progress_and_activates_the_model(server, 
         field = page.get_by_label(label, exact=True)
         field.fill(value)
         field.press("Tab")  # commit the value without submitting the form
-        assert field.input_value() == value
+        expect(field).to_have_value(value)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("It is now the active model").wait_for(timeout=300_000)
     wait_idle(page, timeout_ms=120_000)
