@@ -68,3 +68,16 @@ def picker(at):
     from explorer.sidebar import picker_key
 
     return at.selectbox(key=picker_key(at.session_state["active_model"].id))
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False): a bound against a hang,
+    never a speed goal."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

@@ -5,12 +5,11 @@ real-browser side is in tests/test_classroom_browser.py."""
 import hashlib
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, SHIPPED, picker
+from conftest import ROOT, SHIPPED, picker, wait_for
 from streamlit.testing.v1 import AppTest
 
 from explorer import join, models, training
@@ -298,10 +297,8 @@ def test_runs_wait_their_turn_with_place_and_estimated_wait(models_dir, monkeypa
     second = training.submit(training.TrainingJob("digits", {"hidden": (32,)}, TrainConfig(epochs=1, **cfg), "q2", "B"))
     third = training.submit(training.TrainingJob("digits", {"hidden": (32,)}, TrainConfig(epochs=1, **cfg), "q3", "C"))
     try:
-        deadline = time.time() + 60
-        while len(first.history) < 2:
-            assert time.time() < deadline and first.running
-            time.sleep(0.05)
+        assert wait_for(lambda: len(first.history) >= 2 or not first.running, timeout=60)
+        assert first.running, first.message  # two epochs of 40 done, the others still queued behind it
         assert (second.status, third.status) == ("queued", "queued")
         assert (first.place_in_queue(), second.place_in_queue(), third.place_in_queue()) == (0, 1, 2)
         w2, w3 = second.estimated_wait(), third.estimated_wait()

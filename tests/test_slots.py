@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from conftest import wait_for
 
 from explorer.slots import TrainingSlots
 from vae_core.errors import ConfigError
@@ -54,15 +55,6 @@ def read_until(proc: subprocess.Popen, word: str, timeout: float = 20.0) -> list
         if line.startswith(word):
             return lines
     raise AssertionError(f"no {word!r} from the process; it printed {lines}")
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.slow
