@@ -93,7 +93,7 @@ def shipped_models() -> list[ModelRef]:
         refs = [ModelRef("shipped", f.stem, str(f)) for f in sorted(SHIPPED_DIR.glob("*.safetensors"))]
         refs.sort(key=lambda r: (r.name != DEFAULT_MODEL, r.name))
         cached = (mtime, refs)
-        if time.time() - mtime / 1e9 > 1.0:  # as in class_models: a folder changed just now is not cached
+        if time.time() - mtime / 1e9 > 1.0:  # a folder changed within the clock's resolution is listed again
             _shipped[str(SHIPPED_DIR)] = cached
     return list(cached[1])
 

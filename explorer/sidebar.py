@@ -57,11 +57,12 @@ def model_picker() -> state.Active:
     current = state.active()
     labels = {m.id: model_label(m) for m in state.available_models()}  # formatted now, in this session's language
     labels.setdefault(current.ref.id, model_label(current.ref))  # e.g. a model saved a moment ago
+    ids = list(labels)
     with st.sidebar:
         st.selectbox(
             tr("Active model", "사용할 모델"),
-            list(labels),
-            index=list(labels).index(current.ref.id),
+            ids,
+            index=ids.index(current.ref.id),
             key=picker_key(current.ref.id),  # a new picker when the model changes elsewhere (Train, gallery)
             on_change=_on_select,
             args=(current.ref.id,),
