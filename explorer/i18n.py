@@ -3,7 +3,7 @@
 Every user-facing string in the app goes through `tr(en, ko)`, so a text cannot exist in one
 language only (tests/test_i18n.py checks every call has both). The language follows the
 browser's locale (`st.context.locale`) on a session's first run, a `?lang=ko|en` URL
-parameter, and the sidebar switch; it lives in session state under LANG.
+parameter, and the sidebar switch; it lives in session state (`session.LANG`).
 Mathematical notation is the same in both languages.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from . import session
+
 LANGS = {"en": "English", "ko": "한국어"}
-LANG = "lang"  # session-state key of the language
 
 
 def locale_language(locale: str | None) -> str:
@@ -22,10 +23,12 @@ def locale_language(locale: str | None) -> str:
 
 def lang() -> str:
     """The session's language, chosen on its first run from the URL or the browser."""
-    if LANG not in st.session_state:
+    language = session.LANG.get()
+    if language is None:
         wanted = st.query_params.get("lang")
-        st.session_state[LANG] = wanted if wanted in LANGS else locale_language(st.context.locale)
-    return st.session_state[LANG]
+        language = wanted if wanted in LANGS else locale_language(st.context.locale)
+        session.LANG.set(language)
+    return language
 
 
 def tr(en: str, ko: str, /, **values) -> str:

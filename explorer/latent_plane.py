@@ -33,6 +33,7 @@ from vae_core.manifold import clean_z, decoder_layers
 
 from .figures import PALETTE
 from .i18n import both, lang, tr
+from .session import SENT_MODELS, PlaneKeys
 
 PLANE_RANGE = 4.0  # the plane spans [-4, 4]^2 (99.99% of the prior per dimension) unless the data needs more
 CALIBRATION_POINTS = 4096  # latent points used to choose each float16 weight's rounding
@@ -161,12 +162,10 @@ def plane_range(mu: np.ndarray) -> float:
     return float(max(PLANE_RANGE, np.ceil(q)))
 
 
-def _plane_range(model_key: str, mu: np.ndarray) -> float:
-    """plane_range(mu), computed once per model and session (a quantile over every test point)."""
-    memo = st.session_state.setdefault("latent_plane.ranges", {})
-    if model_key not in memo:
-        memo[model_key] = plane_range(mu)
-    return memo[model_key]
+@st.cache_data(max_entries=64, show_spinner=False)
+def _plane_range(model_key: str, _mu: np.ndarray) -> float:
+    """plane_range(mu), computed once per model (a quantile over every test point)."""
+    return plane_range(_mu)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -203,29 +202,22 @@ def weight_bytes(ckpt: Checkpoint) -> int:
     return sum(w.nbytes + b.nbytes for w, b in float16_decoder(ckpt))
 
 
-# ---- state: the z the server holds ---------------------------------------------------------
+# ---- state: the z the server holds (its keys: session.PlaneKeys) -------------------------
 
 
-SENT_MODELS = "latent_plane.models"  # models this session's page holds (every plane shares them)
+def get_z(keys: PlaneKeys) -> list[float] | None:
+    return keys.z.get()
 
 
-def _k(key: str, what: str) -> str:
-    return f"{key}.{what}"
+def get_pick(keys: PlaneKeys) -> int | None:
+    return keys.pick.get()
 
 
-def get_z(key: str) -> list[float] | None:
-    return st.session_state.get(_k(key, "z"))
-
-
-def get_pick(key: str) -> int | None:
-    return st.session_state.get(_k(key, "pick"))
-
-
-def set_z(key: str, z, pick: int | None = None) -> None:
+def set_z(keys: PlaneKeys, z, pick: int | None = None) -> None:
     """Python moves z (the plane follows: a new z0_rev)."""
-    st.session_state[_k(key, "z")] = [float(v) for v in np.asarray(z, np.float64).ravel()]
-    st.session_state[_k(key, "pick")] = pick
-    st.session_state[_k(key, "rev")] = st.session_state.get(_k(key, "rev"), 0) + 1
+    keys.z.set([float(v) for v in np.asarray(z, np.float64).ravel()])
+    keys.pick.set(pick)
+    keys.rev.set(keys.rev.get() + 1)
 
 
 def parse_commit(commit, latent_dim: int, n_points: int) -> tuple[list[float], int | None, list[str]]:
@@ -239,18 +231,18 @@ def parse_commit(commit, latent_dim: int, n_points: int) -> tuple[list[float], i
     return z, pick, have
 
 
-def _on_commit(key: str, latent_dim: int, n_points: int) -> None:
-    value = st.session_state.get(key) or {}
+def _on_commit(keys: PlaneKeys, latent_dim: int, n_points: int) -> None:
+    value = keys.component.get() or {}
     try:
         z, pick, have = parse_commit(value.get("commit") if hasattr(value, "get") else None, latent_dim, n_points)
     except VAECoreError as exc:
-        st.session_state[_k(key, "error")] = str(exc)
+        keys.error.set(str(exc))
         return
-    st.session_state[_k(key, "z")] = z
-    st.session_state[_k(key, "pick")] = pick
+    keys.z.set(z)
+    keys.pick.set(pick)
     # The browser says which models it holds: one it lacks (a failed load) is sent again.
-    st.session_state[SENT_MODELS] = [m for m in st.session_state.get(SENT_MODELS, []) if m in have]
-    st.session_state[_k(key, "echo")] = True  # the browser already shows this z
+    SENT_MODELS.set([m for m in SENT_MODELS.get() if m in have])
+    keys.echo.set(True)  # the browser already shows this z
 
 
 # The plane's labels, (English, Korean); the session's language is picked on each run.
@@ -284,7 +276,7 @@ def _texts() -> dict:
 
 
 def latent_plane(
-    key: str,
+    keys: PlaneKeys,
     model_key: str,
     ckpt: Checkpoint,
     mu: np.ndarray,
@@ -297,26 +289,26 @@ def latent_plane(
     """Mount the plane (and, when the browser lacks this model, its loader).
 
     Call inside an `st.fragment`: a commit reruns only that fragment. Read the result with
-    `get_z(key)` and `get_pick(key)`; move it from Python with `set_z(key, ...)`.
+    `get_z(keys)` and `get_pick(keys)`; move it from Python with `set_z(keys, ...)`.
     `star`: {"mu": [...], "logvar": [...]} of an encoded image, drawn as a star and its ellipse.
     """
     d = ckpt.config.latent_dim
-    if get_z(key) is None or len(get_z(key)) != d:
-        set_z(key, np.zeros(d))
-    sent = st.session_state.setdefault(SENT_MODELS, [])
+    if get_z(keys) is None or len(get_z(keys)) != d:
+        set_z(keys, np.zeros(d))
+    sent = SENT_MODELS.setdefault()
     if model_key not in sent:  # once per model and session: the page keeps it across page switches
-        _loader(key=_k(key, "model"), data=model_blob(model_key, ckpt, mu, logvar, labels), height="content")
+        _loader(key=keys.loader.name, data=model_blob(model_key, ckpt, mu, logvar, labels), height="content")
         sent.append(model_key)
-    rev = st.session_state.get(_k(key, "rev"), 0)
-    z0, pick = get_z(key), get_pick(key)
-    last = st.session_state.get(_k(key, "sent"))
-    if st.session_state.pop(_k(key, "echo"), False) and last and last[0] == (model_key, rev):
+    rev = keys.rev.get()
+    z0, pick = get_z(keys), get_pick(keys)
+    last = keys.sent.get()
+    if keys.echo.pop() and last and last[0] == (model_key, rev):
         # After a commit the plane already shows z: send the same data as before, so the element
         # is byte-identical and Streamlit sends the browser a reference to it, not its 40 kB again.
         z0, pick = last[1], last[2]
-    st.session_state[_k(key, "sent")] = ((model_key, rev), z0, pick)
+    keys.sent.set(((model_key, rev), z0, pick))
     data = {
-        "instance": key,
+        "instance": keys.instance,
         "model_key": model_key,
         "z0": z0,
         "z0_rev": rev,
@@ -329,13 +321,11 @@ def latent_plane(
         "texts": _texts(),
     }
     _plane(
-        key=key,
+        key=keys.component.name,
         data=data,
         default={"commit": None},
-        on_commit_change=functools.partial(_on_commit, key, d, len(mu)),
+        on_commit_change=functools.partial(_on_commit, keys, d, len(mu)),
     )
-    if _k(key, "error") in st.session_state:
-        st.warning(
-            tr("The plane sent a z that was refused: ", "평면에서 보낸 z를 받아들일 수 없었습니다: ")
-            + st.session_state.pop(_k(key, "error"))
-        )
+    error = keys.error.pop()
+    if error is not None:
+        st.warning(tr("The plane sent a z that was refused: ", "평면에서 보낸 z를 받아들일 수 없었습니다: ") + error)

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from . import state
-from .i18n import LANG, LANGS, lang, tr
+from . import session, state
+from .i18n import LANGS, lang, tr
 
-PRESENT = "present"  # session-state key of presenter mode
-# The widgets have keys of their own, set from the state above on each run and writing it back
-# in their callbacks: a plain key is kept across page switches whatever happens to widget state.
-LANG_WIDGET, PRESENT_WIDGET = "lang_switch", "present_switch"
+# The language and presenter switches have widget keys of their own (session.LANG_WIDGET,
+# session.PRESENT_WIDGET), set from session.LANG and session.PRESENT on each run and writing them
+# back in their callbacks: a plain key is kept across page switches whatever happens to widget state.
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ PAGES = [
     PageEntry("pages/walk.py", "Walk", "잠재 공간 걷기", ":material/open_with:"),
     PageEntry("pages/encode.py", "Encode your own", "내 그림 인코딩", ":material/draw:"),
     PageEntry("pages/metrics.py", "Samples and metrics", "샘플과 지표", ":material/monitoring:"),
-    # Concepts: the paper's ideas made visible (issue 13).
+    # Concepts: the paper's ideas made visible.
     PageEntry("pages/concept_reparam.py", "Concepts: reparameterisation", "개념: 재매개변수화", ":material/casino:"),
     PageEntry("pages/concept_beta.py", "Concepts: β and collapse", "개념: β와 붕괴", ":material/stacked_line_chart:"),
     PageEntry(
@@ -82,9 +81,11 @@ html { font-size: 22px; }
 
 def presenting() -> bool:
     """Whether the page is shown on a projector (sidebar toggle or `?present=1`)."""
-    if PRESENT not in st.session_state:
-        st.session_state[PRESENT] = st.query_params.get("present", "") in ("1", "true", "yes", "on")
-    return bool(st.session_state[PRESENT])
+    present = session.PRESENT.get()
+    if present is None:
+        present = st.query_params.get("present", "") in ("1", "true", "yes", "on")
+        session.PRESENT.set(present)
+    return present
 
 
 def main_figure():
@@ -101,13 +102,13 @@ def figure_height(normal: int | str = "content") -> int | str:
 
 
 def _on_lang() -> None:
-    st.session_state[LANG] = st.session_state[LANG_WIDGET]
+    session.LANG.set(session.LANG_WIDGET.get())
 
 
 def _on_present_toggle() -> None:
-    st.session_state[PRESENT] = st.session_state[PRESENT_WIDGET]
+    session.PRESENT.set(session.PRESENT_WIDGET.get())
     # Keep the URL in step, so a reload (or a copied link) stays in the chosen mode.
-    if st.session_state[PRESENT]:
+    if session.PRESENT.get():
         st.query_params["present"] = "1"
     else:
         st.query_params.pop("present", None)
@@ -133,19 +134,19 @@ def page_setup(title_en: str, title_ko: str) -> state.Active:
 
     active = model_picker()
     with st.sidebar:
-        st.session_state[LANG_WIDGET] = lang()
+        session.LANG_WIDGET.set(lang())
         st.radio(
             tr("Language", "언어"),
             list(LANGS),
             format_func=LANGS.get,
-            key=LANG_WIDGET,
+            key=session.LANG_WIDGET.name,
             on_change=_on_lang,
             horizontal=True,
         )
-        st.session_state[PRESENT_WIDGET] = present
+        session.PRESENT_WIDGET.set(present)
         st.toggle(
             tr("Presenter mode", "발표 모드"),
-            key=PRESENT_WIDGET,
+            key=session.PRESENT_WIDGET.name,
             on_change=_on_present_toggle,
             help=tr(
                 "Large type and full-width figures for a projector; the sidebar starts collapsed. "

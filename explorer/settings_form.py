@@ -18,9 +18,10 @@ import streamlit as st
 from vae_core.settings import Setting, build_configs, defaults_for, user_settings
 from vae_core.train import TrainConfig
 
+from . import session
 from .i18n import tr, tr_text
 
-PREFIX = "tr_"
+PREFIX = session.SETTING.pattern.partition("{}")[0]  # "tr_": every setting's widget key starts with it
 
 # field name -> (Korean label, Korean help). English comes from the field's metadata.
 KO: dict[str, tuple[str, str]] = {
@@ -85,7 +86,8 @@ COLUMNS = 4
 
 
 def key(name: str) -> str:
-    return PREFIX + name
+    """The widget key of one setting (session.SETTING)."""
+    return session.SETTING.of(name).name
 
 
 def _widget_value(s: Setting, value: Any) -> Any:
@@ -95,13 +97,13 @@ def _widget_value(s: Setting, value: Any) -> Any:
 def apply_defaults(dataset: str) -> None:
     """Fill every setting's widget with `dataset`'s defaults (call before the widgets are drawn)."""
     settings = user_settings()
-    st.session_state.update({key(n): _widget_value(settings[n], v) for n, v in defaults_for(dataset).items()})
+    session.update({session.SETTING.of(n): _widget_value(settings[n], v) for n, v in defaults_for(dataset).items()})
 
 
 def apply_values(values: dict[str, Any]) -> None:
     """Fill the named settings' widgets (a preset over the dataset's defaults); before they are drawn."""
     settings = user_settings()
-    st.session_state.update({key(n): _widget_value(settings[n], v) for n, v in values.items()})
+    session.update({session.SETTING.of(n): _widget_value(settings[n], v) for n, v in values.items()})
 
 
 def _label(s: Setting) -> tuple[str, str]:
@@ -162,10 +164,10 @@ def settings_widgets(dataset: str, disabled: bool = False) -> dict[str, Any]:
     """
     # Training settings first (epochs, batch size, ...), then the network's.
     settings = sorted(user_settings().values(), key=lambda s: s.owner is not TrainConfig)
-    if any(key(s.name) not in st.session_state for s in settings):
+    if any(not session.SETTING.of(s.name).is_set() for s in settings):
         defaults = defaults_for(dataset)
         for s in settings:
-            st.session_state.setdefault(key(s.name), _widget_value(s, defaults[s.name]))
+            session.SETTING.of(s.name, default=_widget_value(s, defaults[s.name])).setdefault()
     values = _grid([s for s in settings if not s.spec.advanced], disabled)
     with st.expander(tr("Advanced settings", "고급 설정")):
         values.update(_grid([s for s in settings if s.spec.advanced], disabled))

@@ -7,14 +7,13 @@ import streamlit as st
 from vae_core.checkpoint import MAX_CHECKPOINT_BYTES
 from vae_core.errors import VAECoreError
 
-from . import models, state
+from . import models, session, state
 from .i18n import tr
-
-SELECT = "model_select"  # the picker's key is SELECT:<id of the model active when it was drawn>
 
 
 def picker_key(model_id: str) -> str:
-    return f"{SELECT}:{model_id}"
+    """The picker's key: it names the model active when it was drawn (see _on_select)."""
+    return session.PICKER.of(model_id).name
 
 
 def model_label(ref: models.ModelRef) -> str:
@@ -33,22 +32,22 @@ def _on_select(drawn_for: str) -> None:
     # the picker drawn for the model that is active now.
     if state.active_id() != drawn_for:
         return
-    wanted = st.session_state[picker_key(drawn_for)]
+    wanted = session.PICKER.of(drawn_for).get()
     for ref in state.available_models():
         if ref.id == wanted:
             state.set_active(ref)
 
 
 def _on_upload() -> None:
-    up = st.session_state.get("ckpt_upload")
+    up = session.CKPT_UPLOAD.get()
     if up is None:
         return
     try:
         ref = state.add_upload(up.name, up.getvalue())
     except VAECoreError as exc:
-        st.session_state["upload_error"] = str(exc)
+        session.UPLOAD_ERROR.set(str(exc))
         return
-    st.session_state.pop("upload_error", None)
+    session.UPLOAD_ERROR.clear()
     state.set_active(ref)
 
 
@@ -88,7 +87,7 @@ def model_picker() -> state.Active:
             st.file_uploader(
                 tr("vae_core checkpoint (.safetensors)", "vae_core 체크포인트 (.safetensors)"),
                 type=["safetensors"],
-                key="ckpt_upload",
+                key=session.CKPT_UPLOAD.name,
                 on_change=_on_upload,
                 help=tr(
                     "Files saved by this app or `python -m vae_core train`, up to {m} MiB. "
@@ -98,9 +97,8 @@ def model_picker() -> state.Active:
                     m=MAX_CHECKPOINT_BYTES // 2**20,
                 ),
             )
-            if "upload_error" in st.session_state:
+            if session.UPLOAD_ERROR.get() is not None:
                 st.error(
-                    tr("This file was not loaded: ", "이 파일은 불러오지 않았습니다: ")
-                    + st.session_state["upload_error"]
+                    tr("This file was not loaded: ", "이 파일은 불러오지 않았습니다: ") + session.UPLOAD_ERROR.get()
                 )
     return state.active()

@@ -21,12 +21,10 @@ from vae_core.evaluate import encode
 from vae_core.manifold import decode_images, manifold_image
 from vae_core.scores import DENSITY, SCORE, score_name
 
-from . import models
+from . import models, session
 from .i18n import tr
 from .models import DEFAULT_MODEL, ModelRef, shipped_models
 
-ACTIVE = "active_model"  # session-state key of the active ModelRef
-UPLOADS = "uploaded_models"  # name -> (digest, Checkpoint), this session's uploads only
 MAX_UPLOADS = 4
 
 
@@ -47,14 +45,14 @@ def file_key(path: str) -> tuple[str, int]:
 
 
 def available_models() -> list[ModelRef]:
-    uploads = [ModelRef("upload", name, None) for name in st.session_state.get(UPLOADS, {})]
+    uploads = [ModelRef("upload", name, None) for name in session.UPLOADS.get()]
     return shipped_models() + models.class_models() + uploads
 
 
 def resolve(ref: ModelRef) -> Active:
     """Load a model by reference (cached). Raises VAECoreError for a bad or vanished file."""
     if ref.kind == "upload":
-        digest, ckpt = st.session_state[UPLOADS][ref.name]
+        digest, ckpt = session.UPLOADS.get()[ref.name]
         return Active(ref, ckpt, f"upload:{digest}")
     try:
         path, mtime = file_key(ref.path)
@@ -65,12 +63,12 @@ def resolve(ref: ModelRef) -> Active:
 
 def active() -> Active:
     """The session's active model; the pinned one (else the default shipped one) when none was chosen yet."""
-    ref = st.session_state.get(ACTIVE)
+    ref = session.ACTIVE_MODEL.get()
     if ref is not None:
         try:
             return resolve(ref)
         except (VAECoreError, KeyError):
-            st.session_state.pop(ACTIVE, None)
+            session.ACTIVE_MODEL.clear()
     available = [m for m in available_models() if m.kind != "upload"]
     if not available:
         st.error(
@@ -84,18 +82,23 @@ def active() -> Active:
     ref = next((m for m in available if m.name == pin), None) or next(
         (m for m in available if m.name == DEFAULT_MODEL), available[0]
     )
-    st.session_state[ACTIVE] = ref
+    session.ACTIVE_MODEL.set(ref)
     return resolve(ref)
 
 
 def active_id() -> str | None:
     """The id of the model this session has chosen, without loading it (None before the first page)."""
-    ref = st.session_state.get(ACTIVE)
+    ref = session.ACTIVE_MODEL.get()
     return None if ref is None else ref.id
 
 
 def set_active(ref: ModelRef) -> None:
-    st.session_state[ACTIVE] = ref
+    session.ACTIVE_MODEL.set(ref)
+
+
+def forget_active() -> None:
+    """Forget the session's choice (its model was deleted): the next page starts with the default."""
+    session.ACTIVE_MODEL.clear()
 
 
 def add_upload(name: str, data: bytes) -> ModelRef:
@@ -104,7 +107,7 @@ def add_upload(name: str, data: bytes) -> ModelRef:
         raise VAECoreError(f"{name}: {len(data) / 2**20:.1f} MiB is over the {MAX_CHECKPOINT_BYTES // 2**20} MiB limit")
     ckpt = from_bytes(data, name)
     digest = hashlib.sha256(data).hexdigest()[:16]
-    uploads = st.session_state.setdefault(UPLOADS, {})
+    uploads = session.UPLOADS.setdefault()
     stem = name.rsplit(".", 1)[0][:40] or "upload"
     uploads.pop(stem, None)
     while len(uploads) >= MAX_UPLOADS:  # keep memory bounded per session

@@ -13,26 +13,24 @@ import streamlit as st
 
 from vae_core.errors import ConfigError
 
-from . import models, state, training
+from . import models, session, state, training
 from .figures import history_figure, latent_scatter
 from .i18n import tr, tr_text
 
-RUN = "train_run"  # session-state key of this session's run id
-WHO = "trainer"  # session-state key of the validated display name
-WHO_INPUT = "trainer_input"
+RUN, WHO, WHO_INPUT = session.TRAIN_RUN, session.TRAINER, session.TRAINER_INPUT
 
 
 def _on_who() -> None:
     try:
-        st.session_state[WHO] = models.checked_trainer(st.session_state[WHO_INPUT])
-        st.session_state.pop("trainer_error", None)
+        WHO.set(models.checked_trainer(WHO_INPUT.get()))
+        session.TRAINER_ERROR.clear()
     except ConfigError as exc:
-        st.session_state["trainer_error"] = str(exc)
+        session.TRAINER_ERROR.set(str(exc))
 
 
 def trainer_name() -> str | None:
     """Ask once per session for the name shown in the gallery; returns it once valid."""
-    who = st.session_state.get(WHO)
+    who = WHO.get()
     if who:
         st.caption(
             tr(
@@ -42,31 +40,32 @@ def trainer_name() -> str | None:
             )
         )
         return who
-    st.session_state.setdefault(WHO_INPUT, "")
+    WHO_INPUT.setdefault()
     st.text_input(
         tr("Your name (shown in the class gallery)", "이름 (우리 반 갤러리에 표시)"),
-        key=WHO_INPUT,
+        key=WHO_INPUT.name,
         on_change=_on_who,
         max_chars=30,
         placeholder=tr("for example Mina", "예: 김민아"),
     )
-    if "trainer_error" in st.session_state:
-        st.error(tr("Name not accepted: ", "이름을 쓸 수 없습니다: ") + st.session_state["trainer_error"])
+    if session.TRAINER_ERROR.get() is not None:
+        st.error(tr("Name not accepted: ", "이름을 쓸 수 없습니다: ") + session.TRAINER_ERROR.get())
     return None
 
 
 def current_job() -> training.TrainingJob | None:
     """This session's run: from session state, the URL (after a reload), or the trainer's latest."""
-    for run_id in (st.session_state.get(RUN), st.query_params.get("run")):
+    for run_id in (RUN.get(), st.query_params.get("run")):
         job = training.find(run_id)
         if job is not None:
-            st.session_state[RUN] = job.run_id
-            st.session_state.setdefault(WHO, job.who)
+            RUN.set(job.run_id)
+            if not WHO.is_set():
+                WHO.set(job.who)
             return job
-    who = st.session_state.get(WHO)
+    who = WHO.get()
     mine = training.jobs_of(who) if who else []
     if mine and mine[0].running:
-        st.session_state[RUN] = mine[0].run_id
+        RUN.set(mine[0].run_id)
         st.query_params["run"] = mine[0].run_id
         return mine[0]
     return None
@@ -75,7 +74,7 @@ def current_job() -> training.TrainingJob | None:
 def start(job: training.TrainingJob) -> None:
     """Register and start the run; raises ConfigError when its name is taken."""
     training.submit(job)
-    st.session_state[RUN] = job.run_id
+    RUN.set(job.run_id)
     st.query_params["run"] = job.run_id
     # Seen whatever the scroll position (on a projector the progress may be below the fold).
     st.toast(
@@ -149,9 +148,9 @@ def progress(job: training.TrainingJob) -> None:
             height=480,
         )
         st.plotly_chart(fig, width="stretch", key="tr_latents")
-    if not job.running and st.session_state.get("tr_finished") != job.run_id:
+    if not job.running and session.TRAIN_FINISHED.get() != job.run_id:
         # The run just ended: make its model active and redraw the whole page once (form enabled).
-        st.session_state["tr_finished"] = job.run_id
+        session.TRAIN_FINISHED.set(job.run_id)
         if job.status == "done" and job.out is not None:
             state.set_active(models.ModelRef("class", job.name, str(job.out)))
         st.rerun(scope="app")

@@ -9,7 +9,7 @@ import streamlit as st
 from vae_core.checkpoint import Checkpoint
 from vae_core.manifold import circle_path, decode_images, line_path, png_bytes, posterior_ellipse, tile
 
-from . import state
+from . import session, state
 from .figures import latent_scatter, manifold_figure
 from .i18n import lang, tr
 from .shared import frozen, shared
@@ -17,14 +17,10 @@ from .shared import frozen, shared
 Z_SLIDER = 4.0  # sliders span [-4, 4]: 99.99% of the prior's mass per dimension
 
 
-def z_key(i: int) -> str:
-    return f"walk_z{i}"
-
-
 def set_z(z) -> None:
     """Move the latent sliders (call from a callback, before the sliders render)."""
     for i, v in enumerate(np.asarray(z, float)):
-        st.session_state[z_key(i)] = float(np.clip(round(v, 2), -Z_SLIDER, Z_SLIDER))
+        session.WALK_SLIDER.of(i).set(float(np.clip(round(v, 2), -Z_SLIDER, Z_SLIDER)))
 
 
 def latent_sliders(latent_dim: int, container=None) -> list[float]:
@@ -32,8 +28,9 @@ def latent_sliders(latent_dim: int, container=None) -> list[float]:
     box = container or st
     z = []
     for i in range(latent_dim):
-        st.session_state.setdefault(z_key(i), 0.0)
-        z.append(box.slider(f"z{i + 1}", -Z_SLIDER, Z_SLIDER, step=0.01, key=z_key(i)))
+        slider = session.WALK_SLIDER.of(i, default=0.0)
+        slider.setdefault()
+        z.append(box.slider(f"z{i + 1}", -Z_SLIDER, Z_SLIDER, step=0.01, key=slider.name))
     return z
 
 
@@ -103,10 +100,10 @@ def plain_walker(ckpt: Checkpoint, mu: np.ndarray, logvar: np.ndarray, labels: n
     """Walk with Streamlit widgets: sliders, the server's decoded image, a clickable scatter."""
 
     def on_pick() -> None:
-        points = st.session_state["walk_scatter"].selection.get("points", [])
+        points = session.WALK_SCATTER.get().selection.get("points", [])
         idx = next((p.get("customdata") for p in points if p.get("customdata") is not None), None)
         if idx is not None and 0 <= int(idx) < len(mu):
-            st.session_state["walk_pick"] = int(idx)
+            session.WALK.pick.set(int(idx))
             set_z(mu[int(idx)])
 
     d = ckpt.config.latent_dim
@@ -119,13 +116,13 @@ def plain_walker(ckpt: Checkpoint, mu: np.ndarray, logvar: np.ndarray, labels: n
             )
         )
         z = latent_sliders(d)
-        st.session_state["walk_z"] = z
+        session.WALK.z.set(z)
         show_image(state.decode_one(ckpt, z), decoded_caption(z))
-    pick = st.session_state.get("walk_pick")
+    pick = session.WALK.pick.get()
     ellipse = posterior_ellipse(mu[pick], logvar[pick]) if pick is not None else None
     with right:
         fig = latent_scatter(mu, labels, ckpt.class_names, z=z, ellipse=ellipse, title=tr("Latent space", "잠재 공간"))
-        st.plotly_chart(fig, key="walk_scatter", on_select=on_pick, selection_mode="points", width="stretch")
+        st.plotly_chart(fig, key=session.WALK_SCATTER.name, on_select=on_pick, selection_mode="points", width="stretch")
     test_image_details(ckpt, mu, logvar, labels, pick)
 
 
@@ -147,7 +144,6 @@ def plain_path_walk(ckpt: Checkpoint, mu: np.ndarray) -> None:
         path = line_path(mu[i], mu[j], steps)  # linear in z between the two posterior means
     else:
         radius = st.slider(tr("Radius", "반지름"), 0.1, 3.0, 1.5, key="path_radius")
-        path = circle_path(st.session_state.get("walk_z", [0.0] * d), radius, steps)
+        path = circle_path(session.WALK.z.get() or [0.0] * d, radius, steps)
     frames = decode_images(ckpt.model, path)
     st.image(tile(frames, steps, pad=1), width="stretch", caption=tr("decoded along the path", "경로를 따라 디코딩"))
-    st.session_state["path_z"] = path.tolist()
