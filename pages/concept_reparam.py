@@ -2,7 +2,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import state
+from explorer import session, state
 from explorer.concept_figures import mu_sigma_bars, posterior_plane
 from explorer.i18n import tr
 from explorer.layout import page_setup
@@ -14,8 +14,7 @@ from vae_core.manifold import decode_images, legible_tile
 act = page_setup("Reparameterisation", "재매개변수화")
 ckpt, cfg = act.ckpt, act.ckpt.config
 
-EPS = "rep_eps"  # the draws of eps so far, a list of lists
-TARGET = "rep_target"  # how many draws the running burst ends at
+EPS, TARGET = session.REP_EPS, session.REP_TARGET  # the draws of ε so far; where a burst ends
 BURST, FRAME = 50, 3  # draws per burst, draws added per animation frame
 st.title(tr("The reparameterisation trick, step by step", "재매개변수화 트릭, 한 단계씩"))
 st.markdown(
@@ -38,7 +37,8 @@ if cfg.autoencoder:
     )
     st.stop()
 x_sample = ckpt.sample_x()
-sources = ["test"] + (["encode"] if "encoded_mu" in st.session_state and "encoded_logvar" in st.session_state else [])
+encoded_mu, encoded_logvar = session.ENCODED_MU.get(), session.ENCODED_LOGVAR.get()
+sources = ["test"] + (["encode"] if encoded_mu is not None and encoded_logvar is not None else [])
 source_labels = {"test": tr("a test image", "테스트 이미지"), "encode": tr("from Encode", "인코딩 페이지에서")}
 left, right = st.columns([1, 2])
 with left:
@@ -48,7 +48,7 @@ with left:
         horizontal=True,
         key="rep_source",
         format_func=source_labels.get,
-        on_change=lambda: st.session_state.pop(EPS, None),
+        on_change=EPS.clear,
     )
     if source == "test" and x_sample is not None:
         idx = st.number_input(
@@ -57,15 +57,15 @@ with left:
             len(x_sample) - 1,
             0,
             key="rep_index",
-            on_change=lambda: st.session_state.pop(EPS, None),
+            on_change=EPS.clear,
         )
         x = x_sample[int(idx)]
         with torch.no_grad():
             mu_t, logvar_t = (t[0] for t in ckpt.model.encode(x.unsqueeze(0)))
-    elif source == "encode" and len(st.session_state["encoded_mu"]) == cfg.latent_dim:
+    elif source == "encode" and len(encoded_mu) == cfg.latent_dim:
         x = None
-        mu_t = torch.tensor(st.session_state["encoded_mu"])
-        logvar_t = torch.tensor(st.session_state["encoded_logvar"])
+        mu_t = torch.tensor(encoded_mu)
+        logvar_t = torch.tensor(encoded_logvar)
         st.caption(
             tr("μ and σ of the image you encoded on the Encode page.", "인코딩 페이지에서 넣은 이미지의 μ와 σ입니다.")
         )
@@ -88,31 +88,32 @@ with left:
         key="rep_bars",
     )
 
-st.session_state.setdefault(EPS, [])
-st.session_state.setdefault(TARGET, 0)
+EPS.setdefault()
+TARGET.setdefault()
 
 
 def _draw(n: int) -> None:
     """Add n draws; each draw's generator is seeded by its index, so a replay gives the same ε."""
-    have = st.session_state[EPS]
+    have = EPS.setdefault()
     for i in range(len(have), len(have) + n):
         have.append(draw_eps(1, cfg.latent_dim, torch.Generator().manual_seed(i))[0].tolist())
 
 
 def _one() -> None:
     _draw(1)
-    st.session_state[TARGET] = len(st.session_state[EPS])
+    TARGET.set(len(EPS.get()))
 
 
 def _burst() -> None:
-    st.session_state[TARGET] = len(st.session_state[EPS]) + BURST
+    TARGET.set(len(EPS.get()) + BURST)
 
 
 def _clear() -> None:
-    st.session_state[EPS], st.session_state[TARGET] = [], 0
+    EPS.set([])
+    TARGET.set(0)
 
 
-animating = st.session_state[TARGET] > len(st.session_state[EPS])
+animating = TARGET.get() > len(EPS.get())
 with right:  # outside the fragment: a click reruns the page, which starts or stops its timer
     b = st.columns(3)
     b[0].button(tr("Draw one ε", "ε 하나 뽑기"), key="rep_one", on_click=_one, disabled=animating, width="stretch")
@@ -124,11 +125,11 @@ with right:  # outside the fragment: a click reruns the page, which starts or st
 def samples_view() -> None:
     """The plane, the decoded draws and the gradients; during a burst it adds FRAME draws per run
     and reruns only itself, and when the burst is done it reruns the page once to stop the timer."""
-    eps_list = st.session_state[EPS]
-    running = st.session_state[TARGET] > len(eps_list)
+    eps_list = EPS.get()
+    running = TARGET.get() > len(eps_list)
     if running:
-        _draw(min(FRAME, st.session_state[TARGET] - len(eps_list)))
-    eps = torch.tensor(st.session_state[EPS]).view(-1, cfg.latent_dim)
+        _draw(min(FRAME, TARGET.get() - len(eps_list)))
+    eps = torch.tensor(EPS.get()).view(-1, cfg.latent_dim)
     z = reparameterise(mu_t, logvar_t, eps)
     st.caption(tr("{n} draws of ε so far", "지금까지 뽑은 ε: {n}개", n=len(eps)))
     fig = shared(
@@ -169,7 +170,7 @@ def samples_view() -> None:
             )
     else:
         c[1].info(tr("Draw ε to see samples of z.", "ε를 뽑으면 z의 표본이 보입니다."))
-    if running and len(st.session_state[EPS]) >= st.session_state[TARGET]:
+    if running and len(EPS.get()) >= TARGET.get():
         st.rerun(scope="app")  # the burst is done: one full run turns the timer off
 
 

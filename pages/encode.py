@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 
 from explorer import latent_plane as plane
-from explorer import state
+from explorer import session, state
 from explorer.draw_canvas import draw_canvas
 from explorer.figures import latent_scatter
 from explorer.i18n import tr
@@ -16,7 +16,7 @@ from vae_core.errors import VAECoreError
 from vae_core.images import MAX_IMAGE_BYTES, image_bytes_to_input
 from vae_core.manifold import posterior_ellipse
 
-PLANE = "enc_plane"
+PLANE = session.ENC
 
 act = page_setup("Encode your own", "내 그림 인코딩")
 
@@ -106,11 +106,11 @@ star = None
 if x is not None:
     with torch.no_grad():
         mu, logvar = (t[0].numpy() for t in ckpt.model.encode(x))
-    st.session_state["encoded_mu"] = mu.tolist()
-    st.session_state["encoded_logvar"] = logvar.tolist()  # for the Reparameterisation page
+    session.ENCODED_MU.set(mu.tolist())  # for the Reparameterisation page
+    session.ENCODED_LOGVAR.set(logvar.tolist())
     digest = hashlib.sha256(x.numpy().tobytes()).hexdigest()[:16] + act.key
-    if st.session_state.get("enc_digest") != digest:  # a new image: the plane moves to its μ
-        st.session_state["enc_digest"] = digest
+    if session.ENC_DIGEST.get() != digest:  # a new image: the plane moves to its μ
+        session.ENC_DIGEST.set(digest)
         plane.set_z(PLANE, mu)
     star = {"mu": mu.tolist(), "logvar": logvar.tolist()}
     sigma = np.exp(0.5 * logvar)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import models, state, training
+from explorer import models, session, state, training
 from explorer.i18n import tr, tr_text
 from explorer.layout import page_setup
 from explorer.train_panel import STATUS
@@ -13,7 +13,7 @@ from vae_core.errors import VAECoreError
 
 act = page_setup("Class gallery", "우리 반 갤러리")
 
-TEACHER = "teacher_ok"  # session state: this session gave the right teacher key
+TEACHER = session.TEACHER_OK  # this session gave the right teacher key
 
 
 def teacher_key() -> str | None:
@@ -28,9 +28,9 @@ def teacher_key() -> str | None:
 
 
 def _on_key() -> None:
-    st.session_state[TEACHER] = models.teacher_key_matches(st.session_state.get("teacher_key_input", ""), teacher_key())
-    st.session_state["teacher_key_input"] = ""
-    st.session_state["teacher_tried"] = True
+    TEACHER.set(models.teacher_key_matches(session.TEACHER_KEY_INPUT.get(), teacher_key()))
+    session.TEACHER_KEY_INPUT.set("")
+    session.TEACHER_TRIED.set(True)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -55,7 +55,7 @@ st.caption(
 )
 
 key_set = teacher_key() is not None
-teacher = key_set and st.session_state.get(TEACHER, False)
+teacher = key_set and TEACHER.get()
 entries = models.gallery()
 pin = models.pinned()
 used, quota = sum(e.bytes for e in entries), models.quota_bytes()
@@ -141,7 +141,7 @@ for row in range(0, len(entries), COLS):
                 if t[1].button(tr("Delete", "삭제"), key=f"del_{e.name}", type="secondary", width="stretch"):
                     models.delete_model(e.name)
                     if is_active:
-                        st.session_state.pop(state.ACTIVE, None)
+                        state.forget_active()
                     st.rerun()
 
 st.divider()
@@ -187,8 +187,8 @@ with st.expander(tr("Teacher", "교사용")):
         st.text_input(
             tr("Teacher key", "교사 키"),
             type="password",
-            key="teacher_key_input",
+            key=session.TEACHER_KEY_INPUT.name,
             on_change=_on_key,
         )
-        if st.session_state.get("teacher_tried"):
+        if session.TEACHER_TRIED.get():
             st.error(tr("That is not the teacher key.", "교사 키가 맞지 않습니다."))

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from explorer import state
+from explorer import session, state
 from explorer.i18n import tr
 from explorer.layout import figure_height, main_figure, page_setup, presenting
 from explorer.widgets import cached_manifold_figure, cached_png
@@ -34,18 +34,18 @@ def grid_view() -> None:
     mu, _, labels = state.sample_latents(act.key, ckpt)
 
     c1, c2, c3 = st.columns([1, 1, 1])
-    n = c1.slider(tr("Grid size n", "격자 크기 n"), 5, MAX_GRID, 20, key="manifold_n")
+    n = c1.slider(tr("Grid size n", "격자 크기 n"), 5, MAX_GRID, 20, key=session.MANIFOLD_N.name)
     spacing = c2.radio(
         tr("Spacing", "간격"),
         ["icdf", "linear"],
         horizontal=True,
-        key="manifold_spacing",
+        key=session.MANIFOLD_SPACING.name,
         format_func={"icdf": tr("inverse Gaussian CDF", "가우스 역누적분포"), "linear": tr("linear", "균등")}.get,
     )
     overlay = c3.checkbox(
         tr("Overlay the test set's latent means", "테스트 세트의 잠재 평균 겹쳐 보기"),
         value=True,
-        key="manifold_overlay",
+        key=session.MANIFOLD_OVERLAY.name,
     )
 
     lo, hi = (-3.0, -3.0), (3.0, 3.0)
@@ -59,12 +59,20 @@ def grid_view() -> None:
         )
         r = st.columns(4)
         lo = (
-            r[0].number_input(tr("z₁ from", "z₁ 시작"), value=round(dlo[0], 2), step=0.1, key="lin_z1lo"),
-            r[2].number_input(tr("z₂ from", "z₂ 시작"), value=round(dlo[1], 2), step=0.1, key="lin_z2lo"),
+            r[0].number_input(
+                tr("z₁ from", "z₁ 시작"), value=round(dlo[0], 2), step=0.1, key=session.MANIFOLD_RANGE.of("1lo").name
+            ),
+            r[2].number_input(
+                tr("z₂ from", "z₂ 시작"), value=round(dlo[1], 2), step=0.1, key=session.MANIFOLD_RANGE.of("2lo").name
+            ),
         )
         hi = (
-            r[1].number_input(tr("z₁ to", "z₁ 끝"), value=round(dhi[0], 2), step=0.1, key="lin_z1hi"),
-            r[3].number_input(tr("z₂ to", "z₂ 끝"), value=round(dhi[1], 2), step=0.1, key="lin_z2hi"),
+            r[1].number_input(
+                tr("z₁ to", "z₁ 끝"), value=round(dhi[0], 2), step=0.1, key=session.MANIFOLD_RANGE.of("1hi").name
+            ),
+            r[3].number_input(
+                tr("z₂ to", "z₂ 끝"), value=round(dhi[1], 2), step=0.1, key=session.MANIFOLD_RANGE.of("2hi").name
+            ),
         )
     rest = ()
     if ckpt.config.latent_dim > 2:
@@ -80,7 +88,6 @@ def grid_view() -> None:
     except VAECoreError as exc:
         st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + str(exc))
         return
-    st.session_state["manifold_shape"] = mosaic.shape
     grid = (n, spacing, tuple(lo), tuple(hi), rest)
     fig = cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels, presenting())
     with figure_box or main_figure():

@@ -136,7 +136,7 @@ with samples_box:
     )
 with right:
     st.subheader(tr("Metrics", "지표"))
-    st.session_state["metrics_active"] = metrics_panel(act, "a", k)
+    metrics_panel(act, "a", k)
 
 st.divider()
 st.subheader(tr("Compare two models", "두 모델 비교"))

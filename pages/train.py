@@ -1,7 +1,7 @@
 import streamlit as st
 import torch
 
-from explorer import train_panel
+from explorer import session, train_panel
 from explorer.i18n import tr, tr_text
 from explorer.layout import page_setup
 from explorer.models import checked_name
@@ -33,20 +33,20 @@ who = train_panel.trainer_name()
 
 
 def _dataset_changed() -> None:
-    name = st.session_state["tr_dataset"]
+    name = session.TRAIN_DATASET.get()
     apply_defaults(name)  # settings that train a good model quickly on this dataset
-    if st.session_state.get("train_preset") in PRESETS:  # a chosen preset stays over the new defaults
-        apply_values(PRESETS[st.session_state["train_preset"]].values)
-    st.session_state["tr_name"] = f"my-{name}"
+    if session.TRAIN_PRESET.get() in PRESETS:  # a chosen preset stays over the new defaults
+        apply_values(PRESETS[session.TRAIN_PRESET.get()].values)
+    session.TRAIN_NAME.set(f"my-{name}")
 
 
-if "tr_dataset" not in st.session_state:
-    st.session_state["tr_dataset"] = "digits"
+if not session.TRAIN_DATASET.is_set():
+    session.TRAIN_DATASET.set("digits")
     _dataset_changed()
 dataset = st.selectbox(
     tr("Dataset", "데이터셋"),
     list(DATASETS),
-    key="tr_dataset",
+    key=session.TRAIN_DATASET.name,
     disabled=busy,
     on_change=_dataset_changed,
     format_func=lambda n: DATASETS[n].title,
@@ -55,8 +55,8 @@ dataset = st.selectbox(
 
 
 def _preset_chosen() -> None:
-    preset = PRESETS.get(st.session_state["train_preset"])
-    apply_defaults(st.session_state["tr_dataset"])
+    preset = PRESETS.get(session.TRAIN_PRESET.get())
+    apply_defaults(session.TRAIN_DATASET.get())
     if preset is not None:
         apply_values(preset.values)
 
@@ -66,7 +66,7 @@ preset_labels = {"": tr("none", "없음")} | {n: tr_text((p.label_en, p.label_ko
 st.selectbox(
     tr("Preset", "프리셋"),
     ["", *PRESETS],
-    key="train_preset",
+    key=session.TRAIN_PRESET.name,
     disabled=busy,
     on_change=_preset_chosen,
     format_func=preset_labels.get,
@@ -75,14 +75,14 @@ st.selectbox(
         "데이터셋 기본값 위에 알려진 설정을 채웁니다. 채운 뒤에도 어떤 설정이든 바꿀 수 있습니다.",
     ),
 )
-if st.session_state.get("train_preset") in PRESETS:
-    preset = PRESETS[st.session_state["train_preset"]]
+if session.TRAIN_PRESET.get() in PRESETS:
+    preset = PRESETS[session.TRAIN_PRESET.get()]
     st.caption(tr_text((preset.note_en, preset.note_ko)))
 
 with st.form("train_form", border=True):
     values = settings_widgets(dataset, disabled=busy)
     c = st.columns(4)
-    name = c[0].text_input(tr("Save as", "저장 이름"), key="tr_name", disabled=busy)
+    name = c[0].text_input(tr("Save as", "저장 이름"), key=session.TRAIN_NAME.name, disabled=busy)
     c[1].caption(
         tr(
             "Trained models are saved in the class gallery, for everyone.",

@@ -2,12 +2,12 @@ import numpy as np
 import streamlit as st
 
 from explorer import latent_plane as plane
-from explorer import state
+from explorer import session, state
 from explorer.i18n import tr
 from explorer.layout import page_setup
 from explorer.widgets import plain_path_walk, plain_walker, set_z, test_image_details
 
-PLANE = "walk_plane"
+PLANE = session.WALK  # the plane's z and pick are the page's, whichever form it takes
 
 act = page_setup("Walk", "잠재 공간 걷기")
 
@@ -16,10 +16,9 @@ d = ckpt.config.latent_dim
 mu, logvar, labels = state.sample_latents(act.key, ckpt)
 st.title(tr("Walk the latent space", "잠재 공간 걷기"))
 
-if st.session_state.get("walk_model") != act.key:  # a new model: start at the origin
-    st.session_state["walk_model"] = act.key
-    st.session_state.pop("walk_pick", None)
-    plane.set_z(PLANE, np.zeros(d))
+if session.WALK_MODEL.get() != act.key:  # a new model: start at the origin
+    session.WALK_MODEL.set(act.key)
+    plane.set_z(PLANE, np.zeros(d))  # and no selected test image
     set_z(np.zeros(d))
 
 
@@ -31,7 +30,6 @@ def _to_origin() -> None:
 def plane_view() -> None:
     plane.latent_plane(PLANE, act.key, ckpt, mu, logvar, labels)
     z = plane.get_z(PLANE)
-    st.session_state["walk_z"] = z
     left, right = st.columns([3, 1])
     left.caption(
         tr(

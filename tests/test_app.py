@@ -53,10 +53,23 @@ def test_walk_sliders_change_the_decoded_z(app, monkeypatch):
     assert at.image[0].proto.imgs[0].url != before
 
 
+def _manifold_image_size(at: AppTest) -> tuple[int, int]:
+    """The size of the decoded grid the Manifold figure shows (its background image)."""
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    source = spec["layout"]["images"][0]["source"]
+    return Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))).size
+
+
 def test_manifold_grid_size_and_linear_range(app):
     at = goto(app, "pages/manifold.py")
     at.slider(key="manifold_n").set_value(7).run()
-    assert at.session_state["manifold_shape"] == (7 * 28, 7 * 28)
+    assert _manifold_image_size(at) == (7 * 28, 7 * 28)
     at.radio(key="manifold_spacing").set_value("linear").run()
     no_errors(at)
     lo = at.number_input(key="lin_z1lo").value

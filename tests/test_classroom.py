@@ -205,10 +205,10 @@ def test_presenter_mode_from_the_url_and_the_toggle():
 
 
 def test_presenting_is_what_pages_ask(monkeypatch):
-    from explorer import layout
+    from explorer import session
 
     at = app("pages/manifold.py", present="1")
-    assert at.session_state[layout.PRESENT] is True
+    assert at.session_state[session.PRESENT.name] is True
 
 
 # ---- joining ----
