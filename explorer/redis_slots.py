@@ -31,6 +31,7 @@ from .class_store import REDIS_URL_ENV, StoreUnavailable, _both, check_redis_url
 
 POLL_SECONDS = 0.25
 LEASE_SECONDS = 15.0
+OUTAGE_SECONDS = 30.0  # a waiter rides out a Redis restart this long before its run fails with the reason
 
 # KEYS: held (token -> lease end, ms), queue (token -> ticket number), wlease (waiter -> lease end, ms), counter
 _CLEAN = """
@@ -108,7 +109,13 @@ class RedisSlots:
     and machines."""
 
     def __init__(
-        self, url: str, n: int, lease: float = LEASE_SECONDS, prefix: str = "vae-explorer:slots:", client=None
+        self,
+        url: str,
+        n: int,
+        lease: float = LEASE_SECONDS,
+        prefix: str = "vae-explorer:slots:",
+        client=None,
+        outage: float = OUTAGE_SECONDS,
     ) -> None:
         import redis
 
@@ -119,6 +126,7 @@ class RedisSlots:
         self.url = check_redis_url(url)
         self.n = n
         self.lease = float(lease)
+        self.outage = float(outage)
         self._keys = [f"{prefix}held", f"{prefix}queue", f"{prefix}wlease", f"{prefix}tickets"]
         self._redis = client or redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
         self._acquire = self._redis.register_script(_ACQUIRE)
@@ -204,10 +212,18 @@ class RedisSlots:
                 pass  # the lease lapses by itself
 
     def _wait(self, token, cancel, waiting, poll) -> bool:
-        last = None
+        last, down_since = None, None
         try:
             while cancel is None or not cancel.is_set():
-                got, ahead = self._take(token, "wait")
+                try:
+                    got, ahead = self._take(token, "wait")
+                except StoreUnavailable:
+                    down_since = down_since or time.monotonic()
+                    if time.monotonic() - down_since > self.outage:
+                        raise
+                    time.sleep(poll)
+                    continue
+                down_since = None
                 if got:
                     return True
                 if ahead != last and waiting is not None:
