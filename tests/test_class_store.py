@@ -646,3 +646,21 @@ def test_a_replica_killed_mid_lesson_loses_no_acknowledged_submission(backend):
     assert len(names) - len(acked) <= 1
     send(store, 1)  # and the store takes writes at once: no lock was left behind
     assert len(store.submissions(BOARD)) == len(names) + 1
+
+
+@pytest.mark.slow
+def test_the_store_benchmark_runs_at_a_tiny_size(tmp_path, capsys, redis_url):
+    """python -m bench.class_store, three students for a second on each backend: its JSON has what
+    docs/benchmarks.md quotes. No timing is asserted."""
+    from bench import class_store as bench
+
+    out = tmp_path / "class_store.json"
+    result = bench.main(["--students", "3", "--seconds", "1", "--polls", "50", "--think", "0.1", "--out", str(out)])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(out.read_text())
+    for name in ("sqlite", "redis"):
+        r = result[name]
+        assert r["poll_cost"]["polls"] == 50 and r["poll_cost"]["total_cpu_seconds_per_1000_polls"] >= 0
+        assert r["idle_class"]["errors"] == 0 and r["idle_class"]["poll"]["n"] >= 3
+        assert "submit" not in r["idle_class"]  # idle: polls only
+        assert r["active_class"]["errors"] == 0, r["active_class"]["error_messages"]
+        assert r["active_class"]["read"]["n"] > 0
