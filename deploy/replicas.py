@@ -14,6 +14,8 @@ The same module is the start command of the container image (see compose.yaml):
 
 All replicas share the models folder ($VAE_EXPLORER_MODELS); HAProxy's `SERVERID` cookie keeps each
 browser tab on one replica, since its websocket, images and uploads live in that replica's memory.
+With `--redis-url redis://host:6379/0` (or $VAE_EXPLORER_REDIS_URL) every replica keeps the class store
+and the training slots on that Redis server instead of in the models folder.
 """
 
 from __future__ import annotations
@@ -156,8 +158,10 @@ def replicas(
     address: str = "127.0.0.1",
     timeout: float = 90.0,
     log_dir: str | Path | None = None,
+    redis_url: str | None = None,
 ):
-    """Start n replicas and HAProxy on `address`; yield a Deployment once all are healthy; stop all."""
+    """Start n replicas and HAProxy on `address`; yield a Deployment once all are healthy; stop all.
+    `redis_url`: the replicas' VAE_EXPLORER_REDIS_URL (class store and training slots on Redis)."""
     reason = haproxy_missing_reason()
     if reason:
         raise RuntimeError(reason)
@@ -175,7 +179,7 @@ def replicas(
     procs: list[subprocess.Popen] = []
     logs = [log_dir / f"replica-{i}.log" for i in range(1, n + 1)] + [log_dir / "haproxy.log"]
     try:
-        renv = replica_env(n, env)
+        renv = replica_env(n, {**(env or {}), **({"VAE_EXPLORER_REDIS_URL": redis_url} if redis_url else {})})
         for p, log in zip(ports, logs):
             procs.append(_start(streamlit_command(p, "127.0.0.1"), renv, log))
         proxy = _start([HAPROXY, "-f", str(cfg), "-db"], {**os.environ}, logs[-1])
@@ -242,6 +246,11 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument(
             "--first-port", type=int, default=8601, help="replica i listens on first-port + i - 1 (0: any free ports)"
         )
+        p.add_argument(
+            "--redis-url",
+            default=None,
+            help="the replicas' VAE_EXPLORER_REDIS_URL: class store and training slots on this Redis server",
+        )
     if role in ("proxy", "render"):
         p.add_argument("--servers", required=True, help="comma-separated host:port of the replicas")
         p.add_argument("--stats", default="127.0.0.1:8404", help="address:port of HAProxy's status page")
@@ -263,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
 def _up(a: argparse.Namespace) -> None:
     if a.replicas < 1:
         sys.exit("--replicas must be at least 1")
+    if a.redis_url and a.redis_url.split("://")[0] not in ("redis", "rediss", "unix"):
+        sys.exit("--redis-url must be a Redis URL such as redis://127.0.0.1:6379/0")
     stopping = False
 
     def on_signal(signum, frame):
@@ -274,7 +285,9 @@ def _up(a: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        with replicas(a.replicas, a.port, first_port=a.first_port, address=a.address, log_dir=ROOT / "logs") as dep:
+        with replicas(
+            a.replicas, a.port, first_port=a.first_port, address=a.address, log_dir=ROOT / "logs", redis_url=a.redis_url
+        ) as dep:
             print(f"{a.replicas} replicas healthy behind HAProxy: open {dep.url}", flush=True)
             print(f"  replicas: {' '.join(dep.replica_urls)}; status page: {dep.stats_url}", flush=True)
             print(f"  logs in {ROOT / 'logs'}; Ctrl-C stops everything", flush=True)

@@ -88,11 +88,11 @@ def slots():
     folder = models.models_dir()
     if folder not in _SLOTS_BY_DIR:
         try:
-            from .slots import TrainingSlots  # lock files in MODELS_DIR/.slots, shared by every replica
+            from .redis_slots import shared_slots  # lock files in MODELS_DIR/.slots, or Redis if its URL is set
         except ImportError:
             _SLOTS_BY_DIR[folder] = LocalSlots(max_training())
         else:
-            _SLOTS_BY_DIR[folder] = TrainingSlots(folder / ".slots", max_training())
+            _SLOTS_BY_DIR[folder] = shared_slots(folder, max_training())
     return _SLOTS_BY_DIR[folder]
 
 

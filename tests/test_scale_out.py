@@ -17,6 +17,7 @@ import pytest
 
 from bench.load_test import PLANE
 from bench.scale_out import Browser, digit_png, open_tab, start_training, upload_on_encode, widget
+from deploy.redis_local import local_redis, redis_missing_reason
 from deploy.replicas import HAPROXY, free_port, haproxy_missing_reason, main, render_config, replicas
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +78,18 @@ def test_container_files_run_the_launcher_and_the_template_that_are_tested_here(
     cfg = capsys.readouterr().out
     assert "cookie SERVERID insert indirect nocache" in cfg
     assert_haproxy_accepts(cfg)
+
+
+def test_compose_runs_the_apps_on_its_redis_service():
+    """compose.yaml's replicas share a Redis service for the class store and the training slots: the
+    environment the loopback test below gives replicas with a redis-server it starts."""
+    compose = (ROOT / "compose.yaml").read_text()
+    app = compose.split("services:")[0]  # the x-app block every replica uses
+    assert re.search(r"^    VAE_EXPLORER_REDIS_URL: redis://redis:6379/0$", app, re.M)
+    assert re.search(r"^  depends_on:\n    redis:\n      condition: service_healthy$", app, re.M)
+    (redis_block,) = re.findall(r"^  redis:\n((?:    .*\n)+)", compose, re.M)
+    assert 'command: ["redis-server"' in redis_block and "redis-cli" in redis_block
+    assert "--appendonly" in redis_block and "ports:" not in redis_block  # in memory; not published
 
 
 async def _through_the_proxy(dep) -> None:
@@ -182,3 +195,32 @@ def test_scale_out_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
     assert result["throughput_ratio"] > 0
     assert set(result["action_under_load"]["replicas"]) == {"median_ms", "p95_ms"}
     assert result["model_files_broken"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(redis_missing_reason() is not None, reason=str(redis_missing_reason()))
+def test_two_replicas_share_one_training_limit_on_redis(tmp_path):
+    """compose.yaml's setup without containers: replicas with VAE_EXPLORER_REDIS_URL set, a redis-server started
+    here. One slot for the whole class: a run through r1 holds it on Redis, a run through r2 waits in Redis's
+    queue, then trains; no lock file is written in the models folder."""
+    from explorer.redis_slots import RedisSlots
+
+    env = {"VAE_EXPLORER_MODELS": str(tmp_path), "VAE_EXPLORER_MAX_TRAINING": "1"}
+    with local_redis() as url, replicas(2, env=env, redis_url=url) as dep:
+        slots = RedisSlots(url, 1)
+        asyncio.run(start_training(dep.replica_urls[0], "long-on-r1", epochs=80))
+        deadline = time.monotonic() + 60
+        while slots.busy() == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert slots.busy() == 1, "the run through r1 took no slot on Redis"
+        asyncio.run(start_training(dep.replica_urls[1], "short-on-r2", epochs=2))
+        saw_waiting = False
+        deadline = time.monotonic() + 180
+        while not (tmp_path / "short-on-r2.safetensors").exists() and time.monotonic() < deadline:
+            if not (tmp_path / "long-on-r1.safetensors").exists():
+                saw_waiting |= slots.waiting() == 1 and slots.busy() == 1
+            time.sleep(0.1)
+        assert (tmp_path / "long-on-r1.safetensors").exists() and (tmp_path / "short-on-r2.safetensors").exists()
+        assert saw_waiting, "the run through r2 never waited for r1's slot"
+        assert not (tmp_path / ".slots").exists()
+        assert slots.busy() == 0 and slots.waiting() == 0
