@@ -30,11 +30,11 @@ Both networks are trained together by maximising the **evidence lower bound** (E
 """,
         """
 **변분 오토인코더**(Kingma & Welling, *Auto-Encoding Variational Bayes*, 2013)는 두 신경망을 함께 학습합니다.
-**인코더**는 이미지 $x$ 를 작은 잠재 코드 $z$ 위의 가우스 분포 $q_\\phi(z\\mid x)=\\mathcal N(\\mu,{cov})$ 로 보내고,
-**디코더** $p_\\theta(x\\mid z)$ 는 코드를 다시 이미지로 바꿉니다.
-여기서 $z$ 는 **2차원**이어서 잠재 공간 전체가 화면 하나에 들어옵니다. 평면 위의 모든 점이 하나의 이미지입니다.
+**인코더**는 이미지 $x$를 작은 잠재 코드 $z$ 위의 가우시안 분포 $q_\\phi(z\\mid x)=\\mathcal N(\\mu,{cov})$로 보내고,
+**디코더** $p_\\theta(x\\mid z)$는 코드를 다시 이미지로 바꿉니다.
+여기서 $z$는 **2차원**이어서 잠재 공간 전체가 화면 하나에 들어옵니다. 평면 위의 모든 점이 하나의 이미지입니다.
 
-두 신경망은 $\\log p(x)$ 의 **증거 하한**(ELBO)을 최대화하도록 함께 학습됩니다.
+두 신경망은 $\\log p(x)$의 **증거 하한**(ELBO)을 최대화하도록 함께 학습됩니다.
 """,
         cov=r"\operatorname{diag}(\sigma^2)",  # a sigma per dimension: the covariance is diagonal
     )
@@ -47,7 +47,7 @@ st.markdown(
     tr(
         "The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
         "gradients flow through the sampling step:",
-        "기댓값은 **재매개변수화 기법**으로 뽑은 표본으로 추정합니다. 이 기법 덕분에 기울기가 표본 추출 단계를 "
+        "기댓값은 **재매개변수화 트릭**으로 뽑은 샘플로 추정합니다. 이 트릭 덕분에 그래디언트가 샘플을 뽑는 단계를 "
         "지나 흐를 수 있습니다.",
     )
 )
@@ -62,9 +62,9 @@ the ELBO and the importance-weighted $\\log p(x)$.
 """,
         """
 **페이지 안내** — *학습*: 모델을 학습하며 잠재 공간이 정리되는 모습을 봅니다. 학습한 모델은 *우리 반 갤러리*에 모두를 위해
-저장됩니다. *매니폴드*: 논문의 그림 4처럼 $z$ 격자 위에서 디코딩한 이미지들. *잠재 공간 걷기*: $z$ 를 움직이며 디코더의
-반응을 봅니다. *내 그림 인코딩*: 내가 그린 그림이 잠재 공간의 어디에 놓이는지 봅니다. *샘플과 지표*: 사전 분포에서 뽑은
-표본, ELBO, 중요도 가중 $\\log p(x)$.
+저장됩니다. *매니폴드*: 논문의 그림 4처럼 $z$ 격자 위에서 디코딩한 이미지들. *잠재 공간 걷기*: $z$를 움직이며 디코더의
+반응을 봅니다. *내 그림 인코딩*: 내가 그린 그림이 잠재 공간의 어디에 놓이는지 봅니다. *샘플과 지표*: 사전분포에서 뽑은
+샘플, ELBO, 중요도 가중 $\\log p(x)$.
 """,
     )
 )
@@ -123,7 +123,7 @@ with picture:
         mosaic,
         tr(
             "its learned manifold (15 × 15, inverse-CDF grid): more on the Manifold page",
-            "학습된 매니폴드 (15 × 15, 역누적분포 격자): 자세한 것은 매니폴드 페이지에서",
+            "학습된 매니폴드 (15 × 15, 역 CDF 격자): 자세한 것은 매니폴드 페이지에서",
         ),
         420,
     )

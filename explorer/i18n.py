@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from . import session
+from .glossary import CLASS_NAMES_KO
 
 LANGS = {"en": "English", "ko": "한국어"}
 
@@ -47,3 +48,9 @@ def both(en: str, ko: str, /, **values) -> Text:
 
 def tr_text(text: Text) -> str:
     return text[1] if lang() == "ko" else text[0]
+
+
+def class_names(names) -> list[str]:
+    """A dataset's class names in the session's language (Fashion-MNIST's are English words)."""
+    names = [str(n) for n in names]
+    return [CLASS_NAMES_KO.get(n, n) for n in names] if lang() == "ko" else names

@@ -32,7 +32,7 @@ from vae_core.errors import VAECoreError
 from vae_core.manifold import clean_z, decoder_layers
 
 from .figures import PALETTE
-from .i18n import both, lang, tr
+from .i18n import both, class_names, lang, tr
 from .session import SENT_MODELS, PlaneKeys
 
 PLANE_RANGE = 4.0  # the plane spans [-4, 4]^2 (99.99% of the prior per dimension) unless the data needs more
@@ -316,7 +316,7 @@ def latent_plane(
         "star": star,
         "paths": paths and len(mu) > 0,
         "range": _plane_range(model_key, mu),
-        "class_names": list(ckpt.class_names),
+        "class_names": class_names(ckpt.class_names),
         "colors": PALETTE,
         "texts": _texts(),
     }

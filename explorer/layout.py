@@ -79,6 +79,11 @@ html { font-size: 22px; }
 """
 
 
+# Korean breaks lines between words, not inside them ("이미/지로"): keep-all, and a very long word may
+# still wrap rather than overflow a narrow phone screen.
+KOREAN_CSS = "<style>body, p, li, span, label, h1, h2, h3 { word-break: keep-all; overflow-wrap: break-word; }</style>"
+
+
 def presenting() -> bool:
     """Whether the page is shown on a projector (sidebar toggle or `?present=1`)."""
     present = session.PRESENT.get()
@@ -126,6 +131,8 @@ def page_setup(title_en: str, title_ko: str) -> state.Active:
     lang()  # settle the language before any text is drawn
     if present:
         st.html(PRESENTER_CSS)
+    if lang() == "ko":
+        st.html(KOREAN_CSS)
     with st.sidebar:
         for p in PAGES:
             st.page_link(p.path, label=p.ko if lang() == "ko" else p.en, icon=p.icon)
@@ -152,7 +159,7 @@ def page_setup(title_en: str, title_ko: str) -> state.Active:
                 "Large type and full-width figures for a projector; the sidebar starts collapsed. "
                 "Add ?present=1 to a page's address to open it this way.",
                 "프로젝터용으로 글자를 키우고 그림을 화면 폭에 맞춥니다. 사이드바는 접힌 채로 시작합니다. "
-                "주소 끝에 ?present=1 을 붙이면 처음부터 이 모드로 열립니다.",
+                "주소 끝에 ?present=1을 붙이면 처음부터 이 모드로 열립니다.",
             ),
         )
         # A dialog, drawn only when asked for: the address and a big QR code over whatever page is shown.

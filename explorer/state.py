@@ -22,7 +22,7 @@ from vae_core.manifold import decode_images, manifold_image
 from vae_core.scores import DENSITY, SCORE, score_name
 
 from . import models, session
-from .i18n import tr
+from .i18n import class_names, tr
 from .models import DEFAULT_MODEL, ModelRef, shipped_models
 
 MAX_UPLOADS = 4
@@ -142,7 +142,7 @@ def decode_one(ckpt: Checkpoint, z) -> np.ndarray:
 
 
 def class_name(ckpt: Checkpoint, label: int) -> str:
-    names = ckpt.class_names
+    names = class_names(ckpt.class_names)
     return names[label] if 0 <= label < len(names) else str(label)
 
 
@@ -156,7 +156,7 @@ def iw_label(ckpt: Checkpoint) -> tuple[str, str]:
             "Importance-weighted estimate with k samples. These pixels are continuous and a Bernoulli decoder is "
             "not a normalised density on them, so this is a score for comparing models of the same kind, not a "
             "log-likelihood (the omitted normaliser is about +1,100 nats per Fashion-MNIST image).",
-            "k개 표본으로 낸 중요도 가중 추정값입니다. 픽셀이 연속값이라 베르누이 디코더는 정규화된 밀도가 아니므로, "
+            "k개 샘플로 낸 중요도 가중 추정값입니다. 픽셀이 연속값이라 베르누이 디코더는 정규화된 밀도가 아니므로, "
             "이 값은 로그 우도가 아니라 같은 종류의 모델끼리 비교하는 점수입니다(빠진 정규화 항은 Fashion-MNIST "
             "이미지 한 장에 약 +1,100 nats).",
         )
@@ -164,11 +164,11 @@ def iw_label(ckpt: Checkpoint) -> tuple[str, str]:
         return tr("IW log p(x) (density)", "IW log p(x) (밀도)"), tr(
             "Importance-weighted lower bound on the log-density of x under a Gaussian decoder (a density on all "
             "real values, not only [0, 1]); not comparable with log-probabilities of binary images.",
-            "가우스 디코더에서 x의 로그 밀도에 대한 중요도 가중 하한입니다(실수 전체에서의 밀도이며 [0, 1]에 "
+            "가우시안 디코더에서 x의 로그 밀도에 대한 중요도 가중 하한입니다(실수 전체에서의 밀도이며 [0, 1]에 "
             "한정되지 않습니다). 이진 이미지의 로그 확률과는 비교할 수 없습니다.",
         )
     return "IW log p(x)", tr(
         "Importance-weighted lower bound on log p(x) of the binarised image, in nats (Burda et al. 2015); "
         "tighter as k grows.",
-        "이진화한 이미지의 log p(x)에 대한 중요도 가중 하한(nats, Burda 외 2015)입니다. k가 클수록 더 빡빡해집니다.",
+        "이진화한 이미지의 log p(x)에 대한 중요도 가중 하한(nats, Burda 외 2015)입니다. k가 클수록 log p(x)에 더 가까워집니다.",
     )

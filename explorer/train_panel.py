@@ -15,7 +15,7 @@ from vae_core.errors import ConfigError
 
 from . import models, session, state, training
 from .figures import history_figure, latent_scatter
-from .i18n import tr, tr_text
+from .i18n import class_names, tr, tr_text
 
 RUN, WHO, WHO_INPUT = session.TRAIN_RUN, session.TRAINER, session.TRAINER_INPUT
 
@@ -143,7 +143,7 @@ def progress(job: training.TrainingJob) -> None:
         fig = latent_scatter(
             job.latents[epoch - 1],
             np.asarray(job.labels),
-            job.class_names,
+            class_names(job.class_names),
             title=tr("Test-set latent means after epoch {e}", "에폭 {e} 뒤 테스트 세트의 잠재 평균", e=epoch),
             height=480,
         )

@@ -4,7 +4,7 @@ import torch
 
 from explorer import state
 from explorer.concept_figures import codes_figure
-from explorer.i18n import tr
+from explorer.i18n import class_names, tr
 from explorer.lab import autoencoder_pair
 from explorer.layout import page_setup
 from explorer.shared import shared
@@ -24,9 +24,9 @@ st.markdown(
         "N(0, I) and its noise makes nearby codes decode to similar images: so points drawn from N(0, I) "
         "land where the decoder has learned to draw.",
         "평범한 **오토인코더**도 인코더와 디코더는 같지만, 코드가 점 z = μ(x) 하나입니다. σ도, 잡음도, KL 항도 "
-        "없고 복원만 학습합니다. 코드가 N(0, I)를 채우도록 요구하는 것이 없으니 코드는 제멋대로 퍼지고, "
+        "없고 재구성만 학습합니다. 코드가 N(0, I)를 채우도록 요구하는 것이 없으니 코드는 제멋대로 퍼지고, "
         "클래스 사이에 빈틈이 생깁니다. VAE의 KL 항은 모든 q(z|x)를 N(0, I) 쪽으로 끌어당기고, 잡음 덕분에 "
-        "가까운 코드는 비슷한 이미지로 복원됩니다. 그래서 N(0, I)에서 뽑은 점이 디코더가 그릴 줄 아는 곳에 "
+        "가까운 코드는 비슷한 이미지로 재구성됩니다. 그래서 N(0, I)에서 뽑은 점이 디코더가 그릴 줄 아는 곳에 "
         "떨어집니다.",
     )
 )
@@ -70,8 +70,8 @@ st.caption(
         "circle is radius 3. The grids below decode the same square for both, z₁, z₂ from −3 to 3: where N(0, I) "
         "puts 99.7% of each coordinate, so where samples from the prior land.",
         "두 산점도는 같은 축을 씁니다 (z₁, z₂ 모두 {lo:.1f}부터 {hi:.1f}까지, 두 점구름이 다 들어가는 범위). 점선 원은 "
-        "반지름 3입니다. 아래 격자는 두 모델 모두 같은 정사각형 z₁, z₂ ∈ [−3, 3]을 복원합니다. N(0, I)가 좌표마다 "
-        "99.7%를 두는 곳, 즉 사전분포에서 뽑은 표본이 떨어지는 곳입니다.",
+        "반지름 3입니다. 아래 격자는 두 모델 모두 같은 정사각형 z₁, z₂ ∈ [−3, 3]을 디코딩합니다. N(0, I)가 좌표마다 "
+        "99.7%를 두는 곳, 즉 사전분포에서 뽑은 샘플이 떨어지는 곳입니다.",
         lo=-half,
         hi=half,
     )
@@ -81,48 +81,57 @@ for col, m, title, (mu, _, labels) in zip(cols, (ae, vae), titles, latents):
     with col:
         st.subheader(title)
         fig = shared(
-            codes_figure, mu, labels, m.ckpt.class_names, half, tr("test images' codes", "테스트 이미지의 코드")
+            codes_figure,
+            mu,
+            labels,
+            class_names(m.ckpt.class_names),
+            half,
+            tr("test images' codes", "테스트 이미지의 코드"),
         )
         st.plotly_chart(fig, width="stretch", key=f"ae_scatter_{m.ref.name}")
         mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, GRID, "linear", (-3.0, -3.0), (3.0, 3.0), ())
         show_image(
-            mosaic, tr("decoded {n} × {n} grid, z in [−3, 3]²", "[−3, 3]² 범위 {n} × {n} 격자 복원", n=GRID), 420
+            mosaic,
+            tr("decoded {n} × {n} grid, z in [−3, 3]²", "[−3, 3]² 범위 {n} × {n} 격자를 디코딩한 이미지", n=GRID),
+            420,
         )
         show_image(
-            prior_mosaic(m.key, m.ckpt, SAMPLES, 0), tr("decoded samples z ~ N(0, I)", "z ~ N(0, I) 표본의 복원"), 420
+            prior_mosaic(m.key, m.ckpt, SAMPLES, 0),
+            tr("decoded samples z ~ N(0, I)", "N(0, I)에서 뽑은 z를 디코딩한 이미지"),
+            420,
         )
         err, coverage = scores(m.key, m.ckpt, 0)
         c = st.columns(2)
         c[0].metric(
-            tr("reconstruction error", "복원 오차"),
+            tr("reconstruction error", "재구성 오차"),
             f"{err:.2f}",
             help=tr(
                 "Summed squared pixel error of decoding each stored test image's μ, mean over images. Lower is better.",
-                "저장된 테스트 이미지마다 μ를 복원했을 때 픽셀 제곱 오차의 합, 이미지 평균. 낮을수록 좋습니다.",
+                "저장된 테스트 이미지마다 μ를 디코딩했을 때 픽셀 제곱 오차의 합, 이미지 평균. 낮을수록 좋습니다.",
             ),
         )
         c[1].metric(
-            tr("classes among prior samples", "사전분포 표본의 클래스 수"),
+            tr("classes among prior samples", "사전분포 샘플의 클래스 수"),
             f"{coverage:.1f} / {len(m.ckpt.class_names)}",
             help=tr(
                 "Decode 500 samples z ~ N(0, I) and label each by its nearest stored test image: the effective "
                 "number of classes among them, exp(entropy). Higher means sampling the prior gives the data's variety.",
-                "z ~ N(0, I) 표본 500개를 복원해, 가장 가까운 저장된 테스트 이미지의 클래스를 붙입니다. 그 클래스들의 "
-                "유효 개수 exp(엔트로피). 높을수록 사전분포에서 뽑은 표본이 데이터의 다양성을 보여 줍니다.",
+                "N(0, I)에서 z 500개를 뽑아 디코딩하고, 가장 가까운 저장된 테스트 이미지의 클래스를 붙입니다. 그 클래스들의 "
+                "유효 개수 exp(엔트로피). 높을수록 사전분포에서 뽑은 샘플이 데이터의 다양성을 보여 줍니다.",
             ),
         )
 (ae_err, ae_classes), (vae_err, vae_classes) = (scores(m.key, m.ckpt, 0) for m in (ae, vae))
 recon = (
     tr(
         "The autoencoder reconstructs better ({a:.2f} vs {v:.2f}): it spends nothing on keeping codes near N(0, I).",
-        "오토인코더가 복원을 더 잘합니다 ({a:.2f} 대 {v:.2f}). 코드를 N(0, I) 근처에 두는 데 아무것도 쓰지 않기 때문입니다.",
+        "오토인코더가 재구성을 더 잘합니다 ({a:.2f} 대 {v:.2f}). 코드를 N(0, I) 근처에 두는 데 아무것도 쓰지 않기 때문입니다.",
         a=ae_err,
         v=vae_err,
     )
     if ae_err < 0.9 * vae_err
     else tr(
         "Here both reconstruct about as well ({a:.2f} vs {v:.2f}): two latent dimensions limit both alike.",
-        "여기서는 두 모델의 복원이 비슷합니다 ({a:.2f} 대 {v:.2f}). 잠재 차원이 둘뿐이라 둘 다 같은 한계에 걸립니다.",
+        "여기서는 두 모델의 재구성이 비슷합니다 ({a:.2f} 대 {v:.2f}). 잠재 차원이 둘뿐이라 둘 다 같은 한계에 걸립니다.",
         a=ae_err,
         v=vae_err,
     )
@@ -136,9 +145,9 @@ st.markdown(
         "But the autoencoder is not a generative model: its codes do not follow N(0, I), so samples from N(0, I) "
         "cover {ac:.1f} of the {n} classes, against {vc:.1f} for the VAE, and fall between the clouds as blends. "
         "The VAE pays for a latent space it can sample from.",
-        "하지만 오토인코더는 생성 모델이 아닙니다. 코드가 N(0, I)를 따르지 않으니, N(0, I)에서 뽑은 표본은 {n}개 "
+        "하지만 오토인코더는 생성 모델이 아닙니다. 코드가 N(0, I)를 따르지 않으니, N(0, I)에서 뽑은 샘플은 {n}개 "
         "클래스 중 {ac:.1f}개만 다루고(VAE는 {vc:.1f}개) 점구름 사이에 떨어져 섞인 모양이 됩니다. VAE는 그 값을 "
-        "치르고 표본을 뽑을 수 있는 잠재 공간을 얻습니다.",
+        "치르고 샘플을 뽑을 수 있는 잠재 공간을 얻습니다.",
         ac=ae_classes,
         vc=vae_classes,
         n=len(vae.ckpt.class_names),

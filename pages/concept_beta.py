@@ -2,7 +2,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.concept_figures import ladder_bars, ladder_scatters, rate_distortion_figure
-from explorer.i18n import tr
+from explorer.i18n import class_names, tr
 from explorer.lab import beta_ladder, beta_of
 from explorer.layout import page_setup
 from explorer.shared import shared
@@ -57,7 +57,9 @@ for name, m in zip(names, models):
     mu, _, labels = state.sample_latents(m.key, m.ckpt)
     scatters.append((name, mu, labels))
 st.plotly_chart(
-    shared(ladder_scatters, scatters, first.class_names, LIMIT, PER_ROW), width="stretch", key="beta_scatters"
+    shared(ladder_scatters, scatters, class_names(first.class_names), LIMIT, PER_ROW),
+    width="stretch",
+    key="beta_scatters",
 )
 st.caption(
     tr(
@@ -81,7 +83,7 @@ if collapsed:
             "Posterior collapse at {which}: the KL is below {t} nats, so z carries (almost) nothing about x and "
             "every code decodes to the same average image.",
             "{which}에서 사후분포 붕괴: KL이 {t} nats보다 작아 z가 x에 대해 (거의) 아무 정보도 담지 않고, "
-            "모든 코드가 같은 평균 이미지로 복원됩니다.",
+            "모든 코드가 같은 평균 이미지로 재구성됩니다.",
             which=", ".join(collapsed),
             t=COLLAPSE_KL_NATS,
         )
@@ -95,7 +97,7 @@ if partial:
         )
     )
 
-st.subheader(tr("Rate and distortion", "전송률과 왜곡"))
+st.subheader(tr("Rate and distortion", "레이트(rate)와 왜곡(distortion)"))
 left, right = st.columns([3, 2])
 points = [(n, *rate_distortion(mt)) for n, mt in zip(names, metrics)]
 left.plotly_chart(
@@ -104,7 +106,7 @@ left.plotly_chart(
         points,
         tr("each model at (KL, −E[log p(x|z)])", "각 모델의 (KL, −E[log p(x|z)])"),
         (
-            tr("rate: KL (nats)", "전송률: KL (nats)"),
+            tr("rate: KL (nats)", "레이트: KL (nats)"),
             tr("distortion: −E[log p(x|z)] (nats)", "왜곡: −E[log p(x|z)] (nats)"),
         ),
         "ELBO = {elbo:.1f}",
@@ -117,9 +119,9 @@ right.markdown(
         "−ELBO = distortion + rate, so the dotted lines join points of **equal ELBO**. β = 1 finds the lowest "
         "line it can reach; β > 1 pays for every nat of rate β times, slides down-left along the curve to less "
         "rate and more distortion, and ends at rate 0.",
-        "−ELBO = 왜곡 + 전송률이므로, 점선은 **ELBO가 같은** 점들을 잇습니다. β = 1은 닿을 수 있는 가장 낮은 "
-        "선을 찾습니다. β > 1은 전송률 1 nat마다 β배를 치르므로, 곡선을 따라 전송률은 줄고 왜곡은 늘어나는 "
-        "쪽으로 미끄러지다가 전송률 0에서 멈춥니다.",
+        "−ELBO = 왜곡 + 레이트이므로, 점선은 **ELBO가 같은** 점들을 잇습니다. β = 1은 닿을 수 있는 가장 낮은 "
+        "선을 찾습니다. β > 1은 레이트 1 nat마다 β배를 치르므로, 곡선을 따라 레이트는 줄고 왜곡은 늘어나는 "
+        "쪽으로 미끄러지다가 레이트 0에서 멈춥니다.",
     )
 )
 c = st.columns(3)
@@ -145,7 +147,7 @@ c[2].plotly_chart(
         ladder_bars,
         betas,
         [mt.get("active_units", 0) for mt in metrics],
-        tr("active units (of {d})", "활성 단위 ({d}개 중)", d=first.config.latent_dim),
+        tr("active units (of {d})", "활성 차원 ({d}개 중)", d=first.config.latent_dim),
         tr("units", "개"),
     ),
     width="stretch",

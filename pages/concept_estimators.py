@@ -21,9 +21,9 @@ st.markdown(
         "**A** averages log p(x, z⁽ˡ⁾) − log q(z⁽ˡ⁾|x); **B** computes the KL term exactly and samples only "
         "the reconstruction. Both have the same mean; the paper says B *typically* has less variance. "
         "Here both are drawn many times, with the same ε for A and B, on the active model.",
-        "논문은 L개의 표본 z⁽ˡ⁾ = μ + σ ⊙ ε⁽ˡ⁾로 ELBO를 추정하는 두 방법을 제시합니다. **A**는 "
-        "log p(x, z⁽ˡ⁾) − log q(z⁽ˡ⁾|x)를 평균하고, **B**는 KL 항을 정확히 계산하고 복원 항만 표본으로 "
-        "추정합니다. 두 추정량의 평균은 같고, 논문은 B의 분산이 *대개* 더 작다고 말합니다. 여기서는 활성 "
+        "논문은 L개의 샘플 z⁽ˡ⁾ = μ + σ ⊙ ε⁽ˡ⁾로 ELBO를 추정하는 두 방법을 제시합니다. **A**는 "
+        "log p(x, z⁽ˡ⁾) − log q(z⁽ˡ⁾|x)를 평균하고, **B**는 KL 항을 정확히 계산하고 재구성 항만 샘플로 "
+        "추정합니다. 두 추정량의 평균은 같고, 논문은 B의 분산이 *대개* 더 작다고 말합니다. 여기서는 사용 중인 "
         "모델에서 A와 B를 같은 ε로 여러 번 뽑아 직접 비교합니다.",
     )
 )
@@ -54,7 +54,7 @@ with st.form("est_form"):
     )
     repeats = c[1].slider(tr("Repeats per image", "이미지당 반복 횟수"), 10, 200, 50, 10, key="est_repeats")
     seed = c[2].number_input(tr("Seed", "시드"), 0, 10_000, 0, key="est_seed")
-    st.form_submit_button(tr("Measure", "재기"), type="primary")
+    st.form_submit_button(tr("Measure", "측정하기"), type="primary")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -130,15 +130,15 @@ g_ratio = r["var_grad_a"][0] / max(r["var_grad_b"][0], 1e-30)
 value = (
     tr(
         "the ELBO estimate of **B** varies less than A's (variance ratio A/B = {q:.2f})",
-        "ELBO 추정값은 **B**의 분산이 A보다 작고 (분산 비 A/B = {q:.2f})",
+        "ELBO 추정값의 분산은 **B**가 A보다 작습니다 (분산 비 A/B = {q:.2f}).",
         q=ratio,
     )
     if ratio >= 1
     else tr(
         "the ELBO estimate of **A** varies *less* than B's (variance ratio A/B = {q:.2f}): the sampled KL term "
         "rises and falls with the sampled reconstruction term, so subtracting it cancels part of the noise",
-        "ELBO 추정값은 **A**의 분산이 B보다 *작고* (분산 비 A/B = {q:.2f}): 표본으로 추정한 KL 항이 복원 항과 "
-        "함께 오르내려서, 그것을 빼면 잡음 일부가 상쇄됩니다",
+        "ELBO 추정값의 분산은 **A**가 B보다 *작습니다* (분산 비 A/B = {q:.2f}). 샘플로 추정한 KL 항이 재구성 "
+        "항과 함께 오르내립니다. 그래서 그것을 빼면 잡음 일부가 상쇄됩니다.",
         q=ratio,
     )
 )

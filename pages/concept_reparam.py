@@ -23,7 +23,7 @@ st.markdown(
         "gradient, so the VAE draws noise **ε ~ N(0, I)** and computes **z = μ + σ ⊙ ε**: the randomness is an "
         "input, and μ and σ stay inside a differentiable computation.",
         "인코더는 가우시안 q(z|x) = N(μ, diag(σ²))를 내놓습니다. 여기서 z를 그대로 뽑으면 그래디언트가 끊기므로, "
-        "VAE는 잡음 **ε ~ N(0, I)** 를 뽑아 **z = μ + σ ⊙ ε** 를 계산합니다. 무작위성은 입력으로 빠지고, "
+        "VAE는 잡음 **ε ~ N(0, I)**를 뽑아 **z = μ + σ ⊙ ε**를 계산합니다. 무작위성은 입력으로 빠지고, "
         "μ와 σ는 미분 가능한 계산 안에 남습니다.",
     )
 )
@@ -32,7 +32,7 @@ if cfg.autoencoder:
     st.info(
         tr(
             "The active model is a plain autoencoder: σ = 0, so every draw is μ. Choose a VAE in the sidebar.",
-            "활성 모델은 평범한 오토인코더입니다. σ = 0이라 어떻게 뽑아도 μ입니다. 사이드바에서 VAE를 고르세요.",
+            "사용 중인 모델은 평범한 오토인코더입니다. σ = 0이라 어떻게 뽑아도 μ입니다. 사이드바에서 VAE를 고르세요.",
         )
     )
     st.stop()
@@ -117,7 +117,9 @@ animating = TARGET.get() > len(EPS.get())
 with right:  # outside the fragment: a click reruns the page, which starts or stops its timer
     b = st.columns(3)
     b[0].button(tr("Draw one ε", "ε 하나 뽑기"), key="rep_one", on_click=_one, disabled=animating, width="stretch")
-    b[1].button(tr("Burst of 50", "50개 연속"), key="rep_burst", on_click=_burst, disabled=animating, width="stretch")
+    b[1].button(
+        tr("Burst of 50", "ε 50개 한꺼번에 뽑기"), key="rep_burst", on_click=_burst, disabled=animating, width="stretch"
+    )
     b[2].button(tr("Clear", "지우기"), key="rep_clear", on_click=_clear, width="stretch")
 
 
@@ -138,20 +140,22 @@ def samples_view() -> None:
         logvar_t.numpy(),
         z.numpy(),
         tr("z = μ + σ ⊙ ε in the latent plane", "잠재 평면 위의 z = μ + σ ⊙ ε"),
-        (tr("μ (the mean)", "μ (평균)"), "", tr("earlier draws", "이전 표본")),
+        (tr("μ (the mean)", "μ (평균)"), "", tr("earlier draws", "이전 샘플")),
     )
     st.plotly_chart(fig, width="stretch", key="rep_plane")
     c = st.columns([1, 3])
-    show_image(state.decode_one(ckpt, mu), tr("decoded μ", "μ의 복원"), 120, container=c[0])
+    show_image(state.decode_one(ckpt, mu), tr("decoded μ", "μ를 디코딩한 이미지"), 120, container=c[0])
     if len(eps):
         shown = z[-BURST:]
         mosaic = legible_tile(decode_images(ckpt.model, shown), 10, gap=True)
-        show_image(mosaic, tr("decoded draws z (newest last)", "뽑은 z의 복원 (마지막이 최신)"), 420, container=c[1])
+        show_image(
+            mosaic, tr("decoded draws z (newest last)", "뽑은 z를 디코딩한 이미지 (마지막이 최신)"), 420, container=c[1]
+        )
         last = eps[-1]
         st.markdown(
             tr(
                 "Newest draw: ε = ({eps}) → z = ({z}).",
-                "최신 표본: ε = ({eps}) → z = ({z}).",
+                "최신 샘플: ε = ({eps}) → z = ({z}).",
                 eps=", ".join(f"{v:.2f}" for v in last.tolist()),
                 z=", ".join(f"{v:.2f}" for v in z[-1].tolist()),
             )
@@ -162,14 +166,14 @@ def samples_view() -> None:
                 tr(
                     "Gradients of log p(x|z) for this draw: ∂/∂μ = ({gm}), ∂/∂σ = ({gs}) (= ∂/∂z ⊙ ε). "
                     "ε itself gets no gradient: it was sampled, not computed.",
-                    "이 표본에서 log p(x|z)의 그래디언트: ∂/∂μ = ({gm}), ∂/∂σ = ({gs}) (= ∂/∂z ⊙ ε). "
+                    "이 샘플에서 log p(x|z)의 그래디언트: ∂/∂μ = ({gm}), ∂/∂σ = ({gs}) (= ∂/∂z ⊙ ε). "
                     "ε에는 그래디언트가 없습니다. 계산된 값이 아니라 뽑은 값이기 때문입니다.",
                     gm=", ".join(f"{v:.2f}" for v in d_mu.tolist()),
                     gs=", ".join(f"{v:.2f}" for v in d_sigma.tolist()),
                 )
             )
     else:
-        c[1].info(tr("Draw ε to see samples of z.", "ε를 뽑으면 z의 표본이 보입니다."))
+        c[1].info(tr("Draw ε to see samples of z.", "ε를 뽑으면 z의 샘플이 보입니다."))
     if running and len(EPS.get()) >= TARGET.get():
         st.rerun(scope="app")  # the burst is done: one full run turns the timer off
 

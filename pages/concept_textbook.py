@@ -30,7 +30,7 @@ st.markdown(
     tr(
         "Its `kld` is **twice** the KL of the paper (which has a factor ½), and MSE-sum is a Gaussian "
         "log-likelihood in disguise. With D pixels, both readings hold exactly:",
-        "여기의 `kld`는 논문의 KL(앞에 ½이 붙음)의 **두 배**이고, MSE 합은 모양만 바꾼 가우시안 로그 가능도입니다. "
+        "여기의 `kld`는 논문의 KL(앞에 ½이 붙음)의 **두 배**이고, MSE 합은 모양만 바꾼 가우시안 로그 우도입니다. "
         "픽셀이 D개일 때 다음 두 해석이 모두 정확히 성립합니다:",
     )
 )
@@ -64,7 +64,7 @@ st.markdown(
 
 x = ckpt.sample_x()
 if x is not None:
-    st.subheader(tr("Checked on the active model", "활성 모델로 확인"))
+    st.subheader(tr("Checked on the active model", "사용 중인 모델로 확인"))
     x = x[:5]
     with torch.no_grad():
         mu, logvar = ckpt.model.encode(x)
@@ -90,7 +90,7 @@ if x is not None:
         tr(
             "For {n} stored test images, x̂ = the decoding of μ (one z, as one training step would use), D = {d}. "
             "The three columns agree to rounding.",
-            "저장된 테스트 이미지 {n}개에 대해, x̂는 μ의 복원(학습 한 걸음이 쓰는 z 하나), D = {d}입니다. "
+            "저장된 테스트 이미지 {n}개에 대해, x̂는 μ를 디코딩한 이미지(학습 한 스텝이 쓰는 z 하나), D = {d}입니다. "
             "세 열은 반올림 오차 안에서 같습니다.",
             n=len(x),
             d=d,

@@ -8,7 +8,7 @@ from explorer import latent_plane as plane
 from explorer import session, state
 from explorer.draw_canvas import draw_canvas
 from explorer.figures import latent_scatter
-from explorer.i18n import tr
+from explorer.i18n import class_names, tr
 from explorer.layout import page_setup
 from explorer.widgets import show_image
 from vae_core.data import encoder_input
@@ -136,7 +136,7 @@ with right:
         fig = latent_scatter(
             s_mu,
             s_labels,
-            ckpt.class_names,
+            class_names(ckpt.class_names),
             z=mu,
             ellipse=posterior_ellipse(mu, logvar),
             title=tr("Your image (★) with its posterior μ ± 2σ", "내 이미지(★)와 사후분포 μ ± 2σ"),

@@ -164,7 +164,7 @@ with st.expander(tr("Teacher", "교사용")):
                 "sets one with the environment variable VAE_EXPLORER_TEACHER_KEY (or teacher_key in "
                 ".streamlit/secrets.toml).",
                 "이 서버에는 교사 키가 없어 아무도 모델을 고정하거나 지울 수 없습니다. 서버를 시작하는 사람이 환경 변수 "
-                "VAE_EXPLORER_TEACHER_KEY (또는 .streamlit/secrets.toml 의 teacher_key)로 정합니다.",
+                "VAE_EXPLORER_TEACHER_KEY (또는 .streamlit/secrets.toml의 teacher_key)로 정합니다.",
             )
         )
     elif teacher:

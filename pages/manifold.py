@@ -18,8 +18,8 @@ def explain() -> None:
         tr(
             "Images decoded over a grid of latent values (the paper's Fig. 4). With *inverse CDF* spacing the grid "
             "is even over the unit square and mapped through Φ⁻¹, so each cell holds equal prior mass.",
-            "잠재 값의 격자 위에서 디코딩한 이미지들입니다(논문의 그림 4). *역누적분포* 간격에서는 단위 정사각형 위의 "
-            "고른 격자를 Φ⁻¹ 로 옮기므로, 칸마다 사전 분포의 확률 질량이 같습니다.",
+            "잠재 값의 격자 위에서 디코딩한 이미지들입니다(논문의 그림 4). *역 CDF* 간격에서는 단위 정사각형 위의 "
+            "고른 격자를 Φ⁻¹로 옮기므로, 칸마다 사전분포의 확률 질량이 같습니다.",
         )
     )
 
@@ -40,7 +40,7 @@ def grid_view() -> None:
         ["icdf", "linear"],
         horizontal=True,
         key=session.MANIFOLD_SPACING.name,
-        format_func={"icdf": tr("inverse Gaussian CDF", "가우스 역누적분포"), "linear": tr("linear", "균등")}.get,
+        format_func={"icdf": tr("inverse Gaussian CDF", "가우시안 역 CDF"), "linear": tr("linear", "균등")}.get,
     )
     overlay = c3.checkbox(
         tr("Overlay the test set's latent means", "테스트 세트의 잠재 평균 겹쳐 보기"),
@@ -54,7 +54,7 @@ def grid_view() -> None:
         st.caption(
             tr(
                 "Range defaults to where 98% of the encoded test sample lies (1% and 99% quantiles).",
-                "범위는 처음에 인코딩한 테스트 표본의 98%가 놓인 곳(1%와 99% 분위수)으로 정해집니다.",
+                "범위는 처음에 인코딩한 테스트 샘플의 98%가 놓인 곳(1%와 99% 분위수)으로 정해집니다.",
             )
         )
         r = st.columns(4)
@@ -79,7 +79,7 @@ def grid_view() -> None:
         st.caption(
             tr(
                 "Dimensions beyond the first two are held at 0 (the prior's mean).",
-                "처음 두 차원 밖의 차원은 0(사전 분포의 평균)에 고정합니다.",
+                "처음 두 차원 밖의 차원은 0(사전분포의 평균)에 고정합니다.",
             )
         )
 

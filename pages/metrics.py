@@ -52,7 +52,7 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
             )
         )
         return None
-    with st.spinner(tr("Scoring the stored test sample…", "저장된 테스트 표본을 평가하는 중…")):
+    with st.spinner(tr("Scoring the stored test sample…", "저장된 테스트 샘플을 평가하는 중…")):
         m = sample_metrics(act.key, ckpt, k, 500)
     c[2].metric(
         tr("Active units", "활성 차원"),
@@ -76,7 +76,7 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
             tr(
                 "Recomputed now on {n} stored test images with k = {k}: ELBO {e:.2f} = "
                 "reconstruction {r:.2f} − KL {kl:.2f}; {name} {iw:.2f} nats.",
-                "저장된 테스트 이미지 {n}개로 k = {k} 에서 방금 다시 계산: ELBO {e:.2f} = "
+                "저장된 테스트 이미지 {n}개, k = {k}로 방금 다시 계산: ELBO {e:.2f} = "
                 "재구성 {r:.2f} − KL {kl:.2f}; {name} {iw:.2f} nats.",
                 name=iw_name,
                 n=m["n"],
@@ -93,8 +93,8 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
             tr(
                 "Posterior collapse: the KL is only {kl:.3f} nats, so q(z|x) ≈ p(z) and the decoder ignores z. "
                 "Try a smaller β, KL warm-up, or more epochs.",
-                "사후 붕괴: KL 이 {kl:.3f} nats 뿐이라 q(z|x) ≈ p(z) 이고 디코더가 z 를 무시합니다. "
-                "β 를 줄이거나, KL 워밍업을 쓰거나, 에폭을 늘려 보세요.",
+                "사후분포 붕괴: KL이 {kl:.3f} nats뿐이라 q(z|x) ≈ p(z)이고 디코더가 z를 무시합니다. "
+                "β를 줄이거나, KL 워밍업을 쓰거나, 에폭을 늘려 보세요.",
                 kl=m["kl"],
             )
         )
@@ -119,20 +119,20 @@ k = controls.select_slider(
     key="metrics_k",
     help=tr(
         "log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); larger k gives a tighter bound (and takes longer).",
-        "log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); k 가 클수록 더 빡빡한 하한을 주지만 시간이 더 걸립니다.",
+        "log p(x) ≈ log (1/k) Σ p(x, zᵢ)/q(zᵢ|x); k가 클수록 하한이 log p(x)에 더 가까워지지만 시간이 더 걸립니다.",
     ),
 )
 if not present:
     left, right = st.columns([1, 1])
     with left:
-        st.subheader(tr("Samples from the prior", "사전 분포에서 뽑은 샘플"))
+        st.subheader(tr("Samples from the prior", "사전분포에서 뽑은 샘플"))
         samples_box = st.container()
 with samples_box:
     st.image(
         shared(png_bytes, prior_samples(act.key, ckpt, n, int(seed)), 1),
         width="stretch",
         output_format="PNG",
-        caption=tr("z ~ N(0, I), decoded (Fig. 5 style)", "z ~ N(0, I) 를 디코딩 (그림 5 방식)"),
+        caption=tr("z ~ N(0, I), decoded (Fig. 5 style)", "N(0, I)에서 뽑은 z를 디코딩한 이미지 (그림 5 방식)"),
     )
 with right:
     st.subheader(tr("Metrics", "지표"))
@@ -144,8 +144,8 @@ st.caption(
     tr(
         "For example β = 1 against β = 4 on the same data: a larger β trades reconstruction for a posterior closer "
         "to the prior (digits-beta4 collapses: its decoder ignores z).",
-        "예를 들어 같은 데이터에서 β = 1 과 β = 4 를 비교해 보세요. β 가 클수록 재구성을 내주고 사후 분포를 사전 분포에 "
-        "더 가깝게 만듭니다(digits-beta4 는 붕괴해서 디코더가 z 를 무시합니다).",
+        "예를 들어 같은 데이터에서 β = 1과 β = 4를 비교해 보세요. β가 클수록 재구성을 내주고 사후분포를 사전분포에 "
+        "더 가깝게 만듭니다(digits-beta4는 붕괴해서 디코더가 z를 무시합니다).",
     )
 )
 models = state.available_models()
@@ -171,5 +171,5 @@ for i, col in enumerate(cols):
             )
         )
         mosaic, _, _ = state.cached_manifold(other.key, other.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
-        show_image(mosaic, tr("manifold (inverse-CDF grid)", "매니폴드 (역누적분포 격자)"), 420)
+        show_image(mosaic, tr("manifold (inverse-CDF grid)", "매니폴드 (역 CDF 격자)"), 420)
         metrics_panel(other, f"cmp{i}", min(k, 100))
