@@ -43,6 +43,15 @@ st.latex(
     r"\mathcal L(x) = \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big]"
     r" - \mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\big) \;\le\; \log p_\theta(x)"
 )
+if state.score_only(act):
+    st.caption(
+        tr(
+            "For the model in use the ≤ holds only up to a missing term: its pixels are continuous and its Bernoulli "
+            "decoder is not a normalised density on them, so its ELBO is a score (see the model card below).",
+            "사용 중인 모델에서는 이 부등식이 빠진 항만큼 어긋납니다. 픽셀이 연속값이고 베르누이 디코더가 그 위의 "
+            "정규화된 밀도가 아니어서, 이 모델의 ELBO는 점수입니다(아래 모델 카드 참고).",
+        )
+    )
 st.markdown(
     tr(
         "The expectation is estimated with samples drawn by the **reparameterisation trick**, which lets "
@@ -101,8 +110,12 @@ with card:
     c[1].metric(tr("Epochs", "에폭"), len(meta.get("history", [])))
     elbo, iw = metrics.get("test_elbo"), metrics.get("test_iw_ll")
     c = st.columns(2)
-    c[0].metric(tr("Test ELBO (nats)", "테스트 ELBO (nats)"), f"{elbo:.2f}" if elbo is not None else "–")
-    iw_name, iw_help = state.iw_label(act.ckpt)
+    c[0].metric(
+        tr("Test ELBO (nats)", "테스트 ELBO (nats)"),
+        f"{elbo:.2f}" if elbo is not None else "–",
+        help=state.elbo_help(act),
+    )
+    iw_name, iw_help = state.iw_label(act)
     c[1].metric(f"{iw_name}, k={metrics.get('k', '?')} (nats)", f"{iw:.2f}" if iw is not None else "–", help=iw_help)
     st.caption(
         tr(

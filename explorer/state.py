@@ -19,7 +19,7 @@ from vae_core.checkpoint import MAX_CHECKPOINT_BYTES, Checkpoint, from_bytes, lo
 from vae_core.errors import VAECoreError
 from vae_core.evaluate import encode
 from vae_core.manifold import decode_images, manifold_image
-from vae_core.scores import DENSITY, SCORE, score_name
+from vae_core.scores import DENSITY, SCORE, omitted_normaliser, score_name
 
 from . import models, session
 from .i18n import class_names, tr
@@ -146,19 +146,63 @@ def class_name(ckpt: Checkpoint, label: int) -> str:
     return names[label] if 0 <= label < len(names) else str(label)
 
 
-def iw_label(ckpt: Checkpoint) -> tuple[str, str]:
+@st.cache_data(max_entries=64, show_spinner=False)
+def omitted_nats(key: str, _ckpt: Checkpoint) -> float | None:
+    """The continuous Bernoulli normaliser this model's log-probabilities leave out, nats per image
+    of its stored test sample (vae_core.scores.omitted_normaliser); None without a stored sample."""
+    x = _ckpt.sample_x()
+    return None if x is None or len(x) == 0 else omitted_normaliser(_ckpt.model, x)
+
+
+def _omitted_text(act: Active) -> str:
+    ckpt = act.ckpt
+    nats = omitted_nats(act.key, ckpt)
+    if nats is None:
+        return tr("it is left out", "빠진 항이 있습니다")
+    return tr(
+        "measured on this model's test images: about +{n:,.0f} nats per image of {d} pixels",
+        "이 모델의 테스트 이미지에서 측정하면 픽셀 {d}개짜리 이미지 한 장에 약 +{n:,.0f} nats",
+        n=nats,
+        d=ckpt.config.input_dim,
+    )
+
+
+def score_only(act: Active) -> bool:
+    """Whether the model's ELBO and IW numbers are scores, not bounds on log p(x) (vae_core.scores)."""
+    return score_name(act.ckpt.meta) == SCORE
+
+
+def elbo_help(act: Active) -> str:
+    """What a model's ELBO is, for a metric's help: a lower bound on log p(x) only where the decoder
+    is a normalised distribution of the pixels it saw (the same caveat as its IW number)."""
+    if score_only(act):
+        return tr(
+            "Negative, in nats per image. These pixels are continuous and a Bernoulli decoder is not a normalised "
+            "density on them, so this ELBO is a score for comparing models of the same kind, not a bound on "
+            "log p(x): the normaliser is missing ({omitted}).",
+            "이미지 한 장당 nats이며 음수입니다. 픽셀이 연속값이라 베르누이 디코더는 정규화된 밀도가 아니므로, 이 ELBO는 "
+            "log p(x)의 하한이 아니라 같은 종류의 모델끼리 비교하는 점수입니다. 정규화 항이 빠져 있습니다({omitted}).",
+            omitted=_omitted_text(act),
+        )
+    return tr(
+        "Evidence lower bound, negative, in nats per image: ELBO ≤ log p(x).",
+        "증거 하한으로, 이미지 한 장당 nats이며 음수입니다. ELBO ≤ log p(x).",
+    )
+
+
+def iw_label(act: Active) -> tuple[str, str]:
     """What a model's importance-weighted number is (vae_core.scores), as a short label and its
     explanation, in the session's language: a log-likelihood only where the decoder is a normalised
     distribution over the pixels the model saw."""
-    name = score_name(ckpt.meta)
+    name = score_name(act.ckpt.meta)
     if name == SCORE:
         return tr("IW score", "IW 점수"), tr(
             "Importance-weighted estimate with k samples. These pixels are continuous and a Bernoulli decoder is "
             "not a normalised density on them, so this is a score for comparing models of the same kind, not a "
-            "log-likelihood (the omitted normaliser is about +1,100 nats per Fashion-MNIST image).",
+            "log-likelihood (the normaliser is missing: {omitted}).",
             "k개 샘플로 낸 중요도 가중 추정값입니다. 픽셀이 연속값이라 베르누이 디코더는 정규화된 밀도가 아니므로, "
-            "이 값은 로그 우도가 아니라 같은 종류의 모델끼리 비교하는 점수입니다(빠진 정규화 항은 Fashion-MNIST "
-            "이미지 한 장에 약 +1,100 nats).",
+            "이 값은 로그 우도가 아니라 같은 종류의 모델끼리 비교하는 점수입니다(정규화 항이 빠져 있습니다: {omitted}).",
+            omitted=_omitted_text(act),
         )
     if name == DENSITY:
         return tr("IW log p(x) (density)", "IW log p(x) (밀도)"), tr(

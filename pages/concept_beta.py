@@ -8,7 +8,7 @@ from explorer.layout import page_setup
 from explorer.shared import shared
 from explorer.widgets import show_image
 from vae_core.concepts import rate_distortion
-from vae_core.evaluate import COLLAPSE_KL_NATS
+from vae_core.evaluate import ACTIVE_KL_NATS, COLLAPSE_KL_NATS, count_active
 
 act = page_setup("β and posterior collapse", "β와 사후분포 붕괴")
 
@@ -76,7 +76,8 @@ for row in range(0, len(models), PER_ROW):
         show_image(mosaic, name, 260, container=col)
 
 collapsed = [n for n, mt in zip(names, metrics) if mt.get("test_kl", 1.0) < COLLAPSE_KL_NATS]
-partial = [n for n, m, mt in zip(names, models, metrics) if 0 < mt.get("active_units", 0) < m.ckpt.config.latent_dim]
+active = [count_active(mt.get("kl_per_dim", [])) for mt in metrics]
+partial = [n for n, m, a in zip(names, models, active) if 0 < a < m.ckpt.config.latent_dim]
 if collapsed:
     st.warning(
         tr(
@@ -92,7 +93,7 @@ if partial:
     st.info(
         tr(
             "Collapse starts dimension by dimension: at {which} only some latent units are still active.",
-            "붕괴는 차원마다 따로 시작됩니다: {which}에서는 잠재 단위 일부만 살아 있습니다.",
+            "붕괴는 차원마다 따로 시작됩니다. {which}에서는 활성 차원이 일부만 남아 있습니다.",
             which=", ".join(partial),
         )
     )
@@ -117,11 +118,11 @@ left.plotly_chart(
 right.markdown(
     tr(
         "−ELBO = distortion + rate, so the dotted lines join points of **equal ELBO**. β = 1 finds the lowest "
-        "line it can reach; β > 1 pays for every nat of rate β times, slides down-left along the curve to less "
+        "line it can reach; β > 1 pays for every nat of rate β times, so it slides up-left along the curve, to less "
         "rate and more distortion, and ends at rate 0.",
         "−ELBO = 왜곡 + 레이트이므로, 점선은 **ELBO가 같은** 점들을 잇습니다. β = 1은 닿을 수 있는 가장 낮은 "
-        "선을 찾습니다. β > 1은 레이트 1 nat마다 β배를 치르므로, 곡선을 따라 레이트는 줄고 왜곡은 늘어나는 "
-        "쪽으로 미끄러지다가 레이트 0에서 멈춥니다.",
+        "선을 찾습니다. β > 1은 레이트 1 nat마다 β배를 치르므로 곡선을 따라 왼쪽 위로, 곧 레이트는 줄고 왜곡은 "
+        "늘어나는 쪽으로 미끄러지다가 레이트 0에서 멈춥니다.",
     )
 )
 c = st.columns(3)
@@ -146,7 +147,7 @@ c[2].plotly_chart(
     shared(
         ladder_bars,
         betas,
-        [mt.get("active_units", 0) for mt in metrics],
+        active,
         tr("active units (of {d})", "활성 차원 ({d}개 중)", d=first.config.latent_dim),
         tr("units", "개"),
     ),
@@ -155,9 +156,10 @@ c[2].plotly_chart(
 )
 st.caption(
     tr(
-        "From each file's metadata, measured on the whole test set when it was trained. A unit is active when "
-        "its posterior mean varies across images (variance > 0.01, Burda et al. 2015).",
-        "각 파일의 메타데이터에 있는 값으로, 학습 직후 테스트 세트 전체에서 잰 것입니다. 잠재 단위는 사후 "
-        "평균이 이미지마다 달라질 때(분산 > 0.01, Burda 외 2015) 활성이라고 합니다.",
+        "From each file's metadata, measured on the whole test set when it was trained. A unit (latent dimension) is active when "
+        "its mean KL is above {t} nats: it carries information about x.",
+        "각 파일의 메타데이터에 있는 값으로, 학습 직후 테스트 세트 전체에서 측정했습니다. 평균 KL이 {t} nats보다 "
+        "큰 잠재 차원, 곧 x에 대한 정보를 담는 차원을 활성 차원이라고 합니다.",
+        t=ACTIVE_KL_NATS,
     )
 )

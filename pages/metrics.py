@@ -9,7 +9,7 @@ from explorer.layout import main_figure, page_setup, presenting
 from explorer.shared import shared
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
-from vae_core.evaluate import evaluate
+from vae_core.evaluate import ACTIVE_KL_NATS, evaluate
 from vae_core.manifold import decode_images, legible_tile, png_bytes
 
 act = page_setup("Samples and metrics", "샘플과 지표")
@@ -39,9 +39,9 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
         c[0].metric(
             tr("Test ELBO (nats)", "테스트 ELBO (nats)"),
             f"{saved['test_elbo']:.2f}",
-            help=tr("on {n} test images", "테스트 이미지 {n}개 기준", n=saved.get("n_test")),
+            help=tr("On {n} test images. ", "테스트 이미지 {n}개 기준. ", n=saved.get("n_test")) + state.elbo_help(act),
         )
-    iw_name, iw_help = state.iw_label(ckpt)
+    iw_name, iw_help = state.iw_label(act)
     if saved.get("test_iw_ll") is not None:
         c[1].metric(f"{iw_name}, k={saved.get('k')}", f"{saved['test_iw_ll']:.2f}", help=iw_help)
     if ckpt.sample_levels is None:
@@ -58,8 +58,9 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
         tr("Active units", "활성 차원"),
         f"{m['active_units']} / {ckpt.config.latent_dim}",
         help=tr(
-            "dimensions whose posterior mean varies across images (variance > 0.01)",
-            "이미지마다 사후 평균이 달라지는 차원 (분산 > 0.01)",
+            "latent dimensions whose mean KL is above {t} nats: the ones that carry information about x",
+            "평균 KL이 {t} nats보다 큰 잠재 차원, 곧 x에 대한 정보를 담는 차원",
+            t=ACTIVE_KL_NATS,
         ),
     )
     if ckpt.config.autoencoder:  # no KL term and no posterior: no ELBO, no log p(x)

@@ -14,11 +14,19 @@ from .inputs import check_images
 from .model import VAE
 from .train import cpu_has_bf16
 
-ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2015): Cov_x(E_q[z_d]) above this is "active"
+ACTIVE_KL_NATS = 0.01  # a latent dimension is "active" when its mean KL is above this (nats per image)
 COLLAPSE_KL_NATS = 0.1  # total KL below this (per image) is called posterior collapse
 
 
 PRECISIONS = ("float32", "bf16", "auto")
+
+
+def count_active(kl_per_dim) -> int:
+    """Active latent dimensions: those whose mean KL(q(z_d|x) || p(z_d)) is above ACTIVE_KL_NATS.
+
+    A dimension the encoder does not use has q(z_d|x) = p(z_d) for every x, so its KL is 0; one that
+    carries information about x pays for it in nats. The same definition on every page and in the CLI."""
+    return sum(1 for kl in kl_per_dim if kl > ACTIVE_KL_NATS)
 
 
 @dataclass
@@ -30,7 +38,7 @@ class Metrics:
     k: int  # importance samples used (0: not computed)
     n: int  # examples evaluated
     kl_per_dim: list[float]  # mean KL of each latent dimension, nats
-    active_units: int  # dimensions whose posterior mean varies across x
+    active_units: int  # dimensions whose mean KL is above ACTIVE_KL_NATS (0 for an autoencoder: no KL)
     collapsed: bool  # total KL near zero: the decoder ignores z
     iw_n: int = 0  # examples the IW estimate used (the first iw_n of x)
     iw_se: float | None = None  # standard error of iw_ll over those examples, nats
@@ -95,7 +103,7 @@ def evaluate(
     gen = seeded_generator(seed, device)
     iw_gen = seeded_generator(seed + 1, device)  # its own stream: the ELBO's draws do not shift it
     sums = torch.zeros(3, device=device, dtype=torch.float64)
-    kl_dims, mus, iw = [], [], []
+    kl_dims, iw = [], []
     for i in range(0, n, batch):
         xb = x[i : i + batch].to(device).flatten(1)
         mu, logvar = model.encode(xb)  # once per batch: the ELBO, the KL per dim and IW share it
@@ -105,14 +113,12 @@ def evaluate(
         recon, kl = recon_log_prob(model, xb, x_logits, x_logvar), kl_d.sum(-1)
         sums += torch.stack([(recon - kl).sum(), recon.sum(), kl.sum()]).double()
         kl_dims.append(kl_d.sum(0))
-        mus.append(mu)
         m = min(len(xb), iw_n - i)
         if k > 0 and m > 0:
             iw.append(iw_from_posterior(model, xb[:m], mu[:m], logvar[:m], k, iw_gen, decoder).double())
-    mu_all = torch.cat(mus)
     kl_per_dim = (torch.stack(kl_dims).sum(0) / n).tolist()
     elbo, recon, kl = (sums / n).tolist()
-    active = int((mu_all.var(0, unbiased=False) > ACTIVE_UNIT_THRESHOLD).sum()) if n > 1 else 0
+    active = count_active(kl_per_dim)
     iw_all = torch.cat(iw) if iw else None
     iw_se = float(iw_all.std() / math.sqrt(len(iw_all))) if iw_all is not None and len(iw_all) > 1 else None
     return Metrics(
