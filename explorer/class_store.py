@@ -29,8 +29,8 @@ teacher key matched (`explorer.models.teacher_key_matches`).
 
 **A board belongs to a lesson and expires** `VAE_EXPLORER_BOARD_HOURS` (default 12) after it was opened:
 then everything in it is deleted (SQLite overwrites the deleted pages; Redis expires the keys itself), and
-the same id starts an empty board. `who` is always a hash of a student's browser secret (`secret_hash`),
-never the secret: it marks a student's own submissions and answers and is never to be shown.
+the same id starts an empty board. `who` is always a hash of a student's browser secret
+(`explorer.owner.secret_hash`), never the secret: it marks a student's own submissions and answers and is never to be shown.
 
 Streamlit-free, so every rule is tested without a browser, on both backends.
 """
@@ -50,7 +50,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from hashlib import sha256
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -58,6 +57,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from vae_core.errors import ConfigError, InputError, VAECoreError
+
+from .owner import secret_hash  # what the store keeps of a browser secret (re-exported)
 
 REDIS_URL_ENV = "VAE_EXPLORER_REDIS_URL"
 DEFAULT_BOARD = "class"
@@ -213,13 +214,6 @@ def _env_number(name: str, default: float, what: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{name}={raw!r} must be more than 0")
     return value
-
-
-def secret_hash(secret: str) -> str:
-    """What the store keeps of a student's browser secret: a hash (64 hex digits), never the secret."""
-    if not isinstance(secret, str) or len(secret) < 16:
-        raise InputError("a browser secret is a string of at least 16 characters")
-    return sha256(b"vae-explorer class store\0" + secret.encode()).hexdigest()
 
 
 # ---- checks of what comes in (shared by both backends) ----

@@ -213,6 +213,15 @@ MANIFOLD_RANGE = Family(
 REP_EPS = Key("rep_eps", list, doc="The draws of ε so far, a list of lists.", factory=list)
 REP_TARGET = Key("rep_target", int, 0, "How many draws the running burst ends at.")
 
+# ---- ownership (explorer/owner.py) ----
+
+OWNER_SECRET = Key(
+    "owner_secret",
+    str,
+    None,
+    "This tab's browser secret when its cookie has none yet (never shown; only its hash is stored).",
+)
+
 # ---- Train (pages/train.py, explorer/train_panel.py, explorer/settings_form.py) ----
 
 TRAIN_RUN = Key("train_run", str, None, "This session's run id (also ?run= in the address).")
