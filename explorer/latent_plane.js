@@ -90,8 +90,8 @@ function loaderMain(component) {
 // ---- the plane ----------------------------------------------------------------------------
 const TICK_FONT = 14; // CSS px: every label is at least this big
 
-function cssVar(el, name, fallback) {
-  const v = getComputedStyle(el).getPropertyValue(name).trim();
+function cssVar(node, name, fallback) {
+  const v = getComputedStyle(node).getPropertyValue(name).trim();
   return v || fallback;
 }
 
@@ -181,8 +181,7 @@ class Plane {
       down = null;
       if (wasClick) {
         const i = this.nearestPoint(e.clientX, e.clientY, e.pointerType === "touch" ? 22 : 10);
-        if (i !== null) this.selectPoint(i);
-        else this.pick = this.pick; // a click on empty space only moves z
+        if (i !== null) this.selectPoint(i); // a click on empty space only moves z
       }
       this.scheduleCommit(0);
     };
@@ -391,7 +390,7 @@ class Plane {
 
   manifoldCanvas() {
     if (this.gridCanvas) return this.gridCanvas;
-    const n = 16, [C, H, W] = this.shape;
+    const n = 16, [, H, W] = this.shape;
     const cv = document.createElement("canvas");
     cv.width = n * W; cv.height = n * H;
     const cx = cv.getContext("2d");
@@ -663,7 +662,7 @@ class Plane {
     if (!this.strip || !this.model) return;
     const pz = this.pathZ();
     if (!pz.length) return;
-    const [C, H, W] = this.shape;
+    const [, H, W] = this.shape;
     const dpr = this.dpr || 1;
     const width = this.strip.getBoundingClientRect().width || this.cssSize || 600;
     const cell = width / pz.length;
