@@ -19,13 +19,17 @@ function f16Table() {
   if (F16) return F16;
   F16 = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    const s = h & 0x8000 ? -1 : 1,
+      e = (h >> 10) & 0x1f,
+      m = h & 0x3ff;
     F16[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
   }
   return F16;
 }
 function halfs(buf, off, n) {
-  const t = f16Table(), u = new Uint16Array(buf, off, n), out = new Float32Array(n);
+  const t = f16Table(),
+    u = new Uint16Array(buf, off, n),
+    out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = t[u[i]];
   return out;
 }
@@ -44,16 +48,25 @@ function parseBlob(bytes) {
     else arrays[a.name] = new Uint8Array(buf, off, a.size);
   }
   const layers = head.layers.map((l, i) => ({ w: arrays["w" + i], b: arrays["b" + i], rows: l.rows, cols: l.cols }));
-  return { head, layers, mu: arrays.mu, logvar2: arrays.logvar2, labels: arrays.labels, decode: makeDecoder(head, layers) };
+  return {
+    head,
+    layers,
+    mu: arrays.mu,
+    logvar2: arrays.logvar2,
+    labels: arrays.labels,
+    decode: makeDecoder(head, layers),
+  };
 }
 
 function makeDecoder(head, layers) {
   const relu = head.activation === "relu";
   const maxWidth = Math.max(...layers.map((l) => l.rows), head.latent_dim);
-  const bufA = new Float64Array(maxWidth), bufB = new Float64Array(maxWidth);
+  const bufA = new Float64Array(maxWidth),
+    bufB = new Float64Array(maxWidth);
   // z: latent_dim numbers -> Float32Array of C*H*W pixel means in [0, 1]
   return function decode(z, out) {
-    let x = bufA, y = bufB;
+    let x = bufA,
+      y = bufB;
     for (let i = 0; i < head.latent_dim; i++) x[i] = z[i] || 0;
     for (let li = 0; li < layers.length; li++) {
       const { w, b, rows, cols } = layers[li];
@@ -67,7 +80,9 @@ function makeDecoder(head, layers) {
         else acc = Math.tanh(acc);
         y[r] = acc;
       }
-      const t = x; x = y; y = t;
+      const t = x;
+      x = y;
+      y = t;
     }
     const n = layers[layers.length - 1].rows;
     out = out || new Float32Array(n);
@@ -208,9 +223,19 @@ class Plane {
     // A theme switch changes Streamlit's CSS variables without new data: look now and then.
     this.bgSeen = cssVar(this.root, "--st-background-color", "");
     this.themeTimer = setInterval(() => {
-      if (!this.root.isConnected) { clearInterval(this.themeTimer); return; }
+      if (!this.root.isConnected) {
+        clearInterval(this.themeTimer);
+        return;
+      }
       const bg = cssVar(this.root, "--st-background-color", "");
-      if (bg !== this.bgSeen) { this.bgSeen = bg; this.colors = null; this.gridCanvas = null; this.drawStatic(); this.render(); this.drawStrip(); }
+      if (bg !== this.bgSeen) {
+        this.bgSeen = bg;
+        this.colors = null;
+        this.gridCanvas = null;
+        this.drawStatic();
+        this.render();
+        this.drawStrip();
+      }
     }, 1000);
   }
 
@@ -232,12 +257,16 @@ class Plane {
       this.model = null;
       this.msg.textContent = this.t.loading;
       if (!this.waiting) {
-        this.waiting = (ev) => { if (ev.detail === this.data.model_key) this.update(this.data); };
+        this.waiting = (ev) => {
+          if (ev.detail === this.data.model_key) this.update(this.data);
+        };
         window.addEventListener("vae-model", this.waiting);
       }
       // The loader is left out when Python believes this browser has the model: ask for it.
       clearTimeout(this.askTimer);
-      this.askTimer = setTimeout(() => { if (!this.model) this.commit(true); }, 1500);
+      this.askTimer = setTimeout(() => {
+        if (!this.model) this.commit(true);
+      }, 1500);
       return;
     }
     this.msg.textContent = "";
@@ -248,7 +277,8 @@ class Plane {
       const [C, H, W] = model.head.shape;
       this.shape = [C, H, W];
       this.small = document.createElement("canvas");
-      this.small.width = W; this.small.height = H;
+      this.small.width = W;
+      this.small.height = H;
       this.sctx = this.small.getContext("2d");
       this.pixels = this.sctx.createImageData(W, H);
       this.out = new Float32Array(C * H * W);
@@ -265,7 +295,9 @@ class Plane {
   }
 
   // ---- geometry ----
-  clampZ(v) { return Math.max(-this.R, Math.min(this.R, v)); }
+  clampZ(v) {
+    return Math.max(-this.R, Math.min(this.R, v));
+  }
   layout() {
     const w = this.cssSize;
     const m = { l: TICK_FONT * 2.6, b: TICK_FONT * 2.4, t: 8, r: 8 };
@@ -280,7 +312,9 @@ class Plane {
     const { m, s } = this.layout();
     return [((px - m.l) / s) * 2 * this.R - this.R, this.R - ((py - m.t) / s) * 2 * this.R];
   }
-  zIndex(i) { return i < this.d ? this.z[i] : 0; }
+  zIndex(i) {
+    return i < this.d ? this.z[i] : 0;
+  }
 
   resize() {
     const box = this.canvas.parentElement.getBoundingClientRect();
@@ -294,7 +328,11 @@ class Plane {
     this.static.width = this.static.height = Math.round(size * dpr);
     const dsize = Math.round(this.decoded.getBoundingClientRect().width || 224);
     this.decoded.width = this.decoded.height = Math.round(dsize * dpr);
-    if (this.model) { this.drawStatic(); this.render(); this.drawStrip(); }
+    if (this.model) {
+      this.drawStatic();
+      this.render();
+      this.drawStrip();
+    }
   }
 
   theme() {
@@ -304,7 +342,9 @@ class Plane {
     const text = cssVar(r, "--st-text-color", "#31333f");
     const dark = luminance(bg) < 0.5;
     this.colors = {
-      bg, text, dark,
+      bg,
+      text,
+      dark,
       grid: dark ? "rgba(255,255,255,0.12)" : "rgba(0,0,0,0.10)",
       axis: dark ? "rgba(255,255,255,0.45)" : "rgba(0,0,0,0.45)",
       prior: dark ? "rgba(255,255,255,0.85)" : "rgba(0,0,0,0.75)",
@@ -339,24 +379,42 @@ class Plane {
     g.fillStyle = c.text;
     const step = this.R > 6 ? 2 : 1;
     for (let t = -Math.floor(this.R / step) * step; t <= this.R + 1e-9; t += step) {
-      const [x] = this.toPx(t, 0), [, y] = this.toPx(0, t);
+      const [x] = this.toPx(t, 0),
+        [, y] = this.toPx(0, t);
       g.strokeStyle = t === 0 ? c.axis : c.grid;
-      g.beginPath(); g.moveTo(x, m.t); g.lineTo(x, m.t + s); g.moveTo(m.l, y); g.lineTo(m.l + s, y); g.stroke();
-      g.textAlign = "center"; g.textBaseline = "top";
+      g.beginPath();
+      g.moveTo(x, m.t);
+      g.lineTo(x, m.t + s);
+      g.moveTo(m.l, y);
+      g.lineTo(m.l + s, y);
+      g.stroke();
+      g.textAlign = "center";
+      g.textBaseline = "top";
       g.fillText(String(t), x, m.t + s + 4);
-      g.textAlign = "right"; g.textBaseline = "middle";
+      g.textAlign = "right";
+      g.textBaseline = "middle";
       g.fillText(String(t), m.l - 5, y);
     }
     g.strokeStyle = c.axis;
     g.strokeRect(m.l, m.t, s, s);
-    g.textAlign = "center"; g.textBaseline = "bottom";
+    g.textAlign = "center";
+    g.textBaseline = "bottom";
     g.fillText("z₁", m.l + s / 2, this.cssSize);
-    g.save(); g.translate(TICK_FONT, m.t + s / 2); g.rotate(-Math.PI / 2);
-    g.textBaseline = "middle"; g.fillText("z₂", 0, 0); g.restore();
+    g.save();
+    g.translate(TICK_FONT, m.t + s / 2);
+    g.rotate(-Math.PI / 2);
+    g.textBaseline = "middle";
+    g.fillText("z₂", 0, 0);
+    g.restore();
     // 2. test points, coloured by class
     g.save();
-    g.beginPath(); g.rect(m.l, m.t, s, s); g.clip();
-    const mu = this.model.mu, lab = this.model.labels, d = this.d, n = lab.length;
+    g.beginPath();
+    g.rect(m.l, m.t, s, s);
+    g.clip();
+    const mu = this.model.mu,
+      lab = this.model.labels,
+      d = this.d,
+      n = lab.length;
     const pal = this.data.colors;
     const r = n > 4000 ? 1.6 : 2.4;
     g.globalAlpha = c.dark ? 0.85 : 0.75;
@@ -371,28 +429,41 @@ class Plane {
     g.setLineDash([6, 5]);
     for (const k of [1, 2, 3]) {
       const rad = (k / (2 * this.R)) * s;
-      g.strokeStyle = c.halo; g.lineWidth = 3.5;
-      g.beginPath(); g.arc(ox, oy, rad, 0, 2 * Math.PI); g.stroke();
-      g.strokeStyle = c.prior; g.lineWidth = 1.5;
-      g.beginPath(); g.arc(ox, oy, rad, 0, 2 * Math.PI); g.stroke();
+      g.strokeStyle = c.halo;
+      g.lineWidth = 3.5;
+      g.beginPath();
+      g.arc(ox, oy, rad, 0, 2 * Math.PI);
+      g.stroke();
+      g.strokeStyle = c.prior;
+      g.lineWidth = 1.5;
+      g.beginPath();
+      g.arc(ox, oy, rad, 0, 2 * Math.PI);
+      g.stroke();
     }
     g.setLineDash([]);
     g.font = `bold ${TICK_FONT}px sans-serif`;
-    g.textAlign = "left"; g.textBaseline = "bottom";
+    g.textAlign = "left";
+    g.textBaseline = "bottom";
     for (const k of [1, 2, 3]) {
       const rad = (k / (2 * this.R)) * s;
-      const x = ox + rad * 0.71 + 3, y = oy - rad * 0.71 - 2;
-      g.lineWidth = 3; g.strokeStyle = c.halo; g.strokeText(k + "σ", x, y);
-      g.fillStyle = c.prior; g.fillText(k + "σ", x, y);
+      const x = ox + rad * 0.71 + 3,
+        y = oy - rad * 0.71 - 2;
+      g.lineWidth = 3;
+      g.strokeStyle = c.halo;
+      g.strokeText(k + "σ", x, y);
+      g.fillStyle = c.prior;
+      g.fillText(k + "σ", x, y);
     }
     g.restore();
   }
 
   manifoldCanvas() {
     if (this.gridCanvas) return this.gridCanvas;
-    const n = 16, [, H, W] = this.shape;
+    const n = 16,
+      [, H, W] = this.shape;
     const cv = document.createElement("canvas");
-    cv.width = n * W; cv.height = n * H;
+    cv.width = n * W;
+    cv.height = n * H;
     const cx = cv.getContext("2d");
     const img = cx.createImageData(W, H);
     const z = this.z.slice();
@@ -414,7 +485,9 @@ class Plane {
   }
 
   fillPixels(img, out) {
-    const [C, H, W] = this.shape, hw = H * W, p = img.data;
+    const [C, H, W] = this.shape,
+      hw = H * W,
+      p = img.data;
     for (let q = 0; q < hw; q++) {
       const o = 4 * q;
       if (C === 1) p[o] = p[o + 1] = p[o + 2] = Math.round(out[q] * 255);
@@ -427,13 +500,19 @@ class Plane {
     // returns the ellipse's rightmost point (CSS px)
     const s = this.layout().s;
     const [x, y] = this.toPx(mu0, mu1);
-    const rx = Math.max((2 * Math.exp(0.5 * lv0) / (2 * this.R)) * s, 1);
-    const ry = Math.max((2 * Math.exp(0.5 * lv1) / (2 * this.R)) * s, 1);
+    const rx = Math.max(((2 * Math.exp(0.5 * lv0)) / (2 * this.R)) * s, 1);
+    const ry = Math.max(((2 * Math.exp(0.5 * lv1)) / (2 * this.R)) * s, 1);
     ctx.setLineDash(dash || []);
-    ctx.strokeStyle = this.theme().halo; ctx.lineWidth = width + 3;
-    ctx.beginPath(); ctx.ellipse(x, y, rx, ry, 0, 0, 2 * Math.PI); ctx.stroke();
-    ctx.strokeStyle = color; ctx.lineWidth = width;
-    ctx.beginPath(); ctx.ellipse(x, y, rx, ry, 0, 0, 2 * Math.PI); ctx.stroke();
+    ctx.strokeStyle = this.theme().halo;
+    ctx.lineWidth = width + 3;
+    ctx.beginPath();
+    ctx.ellipse(x, y, rx, ry, 0, 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    ctx.ellipse(x, y, rx, ry, 0, 0, 2 * Math.PI);
+    ctx.stroke();
     ctx.setLineDash([]);
     return [x + rx, y];
   }
@@ -441,50 +520,77 @@ class Plane {
   star(ctx, x, y, r, fill, outline) {
     ctx.beginPath();
     for (let k = 0; k < 10; k++) {
-      const a = -Math.PI / 2 + (k * Math.PI) / 5, rr = k % 2 ? r * 0.45 : r;
+      const a = -Math.PI / 2 + (k * Math.PI) / 5,
+        rr = k % 2 ? r * 0.45 : r;
       ctx.lineTo(x + rr * Math.cos(a), y + rr * Math.sin(a));
     }
     ctx.closePath();
-    ctx.fillStyle = fill; ctx.fill();
-    ctx.lineWidth = 2; ctx.strokeStyle = outline; ctx.stroke();
+    ctx.fillStyle = fill;
+    ctx.fill();
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = outline;
+    ctx.stroke();
   }
 
   // ---- a frame: static layers, then path, selection, star, crosshair ----
   render() {
     if (!this.model || !this.cssSize) return;
-    const ctx = this.ctx, c = this.theme();
+    const ctx = this.ctx,
+      c = this.theme();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.static, 0, 0);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     const { m, s } = this.layout();
     ctx.save();
-    ctx.beginPath(); ctx.rect(m.l, m.t, s, s); ctx.clip();
+    ctx.beginPath();
+    ctx.rect(m.l, m.t, s, s);
+    ctx.clip();
     // 4. the path and its frames
     const pz = this.pathZ();
     if (pz.length) {
-      ctx.strokeStyle = c.halo; ctx.lineWidth = 5;
-      ctx.beginPath(); pz.forEach((z, k) => { const [x, y] = this.toPx(z[0], z[1] ?? 0); k ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
+      ctx.strokeStyle = c.halo;
+      ctx.lineWidth = 5;
+      ctx.beginPath();
+      pz.forEach((z, k) => {
+        const [x, y] = this.toPx(z[0], z[1] ?? 0);
+        k ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+      });
       if (this.path.kind === "circle") ctx.closePath();
       ctx.stroke();
-      ctx.strokeStyle = c.path; ctx.lineWidth = 2;
+      ctx.strokeStyle = c.path;
+      ctx.lineWidth = 2;
       ctx.stroke();
       pz.forEach((z, k) => {
         const [x, y] = this.toPx(z[0], z[1] ?? 0);
-        ctx.beginPath(); ctx.arc(x, y, k === this.frame ? 7 : 4.5, 0, 2 * Math.PI);
-        ctx.fillStyle = k === this.frame ? c.primary : c.path; ctx.fill();
-        ctx.lineWidth = 2; ctx.strokeStyle = c.halo; ctx.stroke();
+        ctx.beginPath();
+        ctx.arc(x, y, k === this.frame ? 7 : 4.5, 0, 2 * Math.PI);
+        ctx.fillStyle = k === this.frame ? c.primary : c.path;
+        ctx.fill();
+        ctx.lineWidth = 2;
+        ctx.strokeStyle = c.halo;
+        ctx.stroke();
       });
     }
     // 5. the selected test point and its μ ± 2σ ellipse
     if (this.pick !== null && this.pick < this.model.labels.length) {
-      const i = this.pick, d = this.d, mu = this.model.mu, lv = this.model.logvar2;
+      const i = this.pick,
+        d = this.d,
+        mu = this.model.mu,
+        lv = this.model.logvar2;
       this.ellipse(ctx, mu[i * d], d > 1 ? mu[i * d + 1] : 0, lv[2 * i], lv[2 * i + 1], c.pick, 2.5, [7, 4]);
       const [x, y] = this.toPx(mu[i * d], d > 1 ? mu[i * d + 1] : 0);
-      ctx.beginPath(); ctx.arc(x, y, 7, 0, 2 * Math.PI);
-      ctx.fillStyle = this.data.colors[this.model.labels[i] % this.data.colors.length]; ctx.fill();
-      ctx.lineWidth = 3; ctx.strokeStyle = c.pick; ctx.stroke();
-      ctx.lineWidth = 1.5; ctx.strokeStyle = c.halo;
-      ctx.beginPath(); ctx.arc(x, y, 9, 0, 2 * Math.PI); ctx.stroke();
+      ctx.beginPath();
+      ctx.arc(x, y, 7, 0, 2 * Math.PI);
+      ctx.fillStyle = this.data.colors[this.model.labels[i] % this.data.colors.length];
+      ctx.fill();
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = c.pick;
+      ctx.stroke();
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = c.halo;
+      ctx.beginPath();
+      ctx.arc(x, y, 9, 0, 2 * Math.PI);
+      ctx.stroke();
     }
     // 6. the encoded image: star and ellipse
     const st = this.data.star;
@@ -497,14 +603,33 @@ class Plane {
     // 7. the crosshair: a ring with arms outside it and a dot at z, leaving what lies under z
     //    (a point, the star) visible inside the ring
     const [x, y] = this.toPx(this.z[0], this.zIndex(1));
-    for (const [col, w] of [[c.halo, 5], [c.text, 2.5]]) {
-      ctx.strokeStyle = col; ctx.lineWidth = w;
-      ctx.beginPath(); ctx.arc(x, y, 18, 0, 2 * Math.PI); ctx.stroke();
-      ctx.beginPath(); ctx.moveTo(x - 29, y); ctx.lineTo(x - 18, y); ctx.moveTo(x + 18, y); ctx.lineTo(x + 29, y);
-      ctx.moveTo(x, y - 29); ctx.lineTo(x, y - 18); ctx.moveTo(x, y + 18); ctx.lineTo(x, y + 29); ctx.stroke();
+    for (const [col, w] of [
+      [c.halo, 5],
+      [c.text, 2.5],
+    ]) {
+      ctx.strokeStyle = col;
+      ctx.lineWidth = w;
+      ctx.beginPath();
+      ctx.arc(x, y, 18, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(x - 29, y);
+      ctx.lineTo(x - 18, y);
+      ctx.moveTo(x + 18, y);
+      ctx.lineTo(x + 29, y);
+      ctx.moveTo(x, y - 29);
+      ctx.lineTo(x, y - 18);
+      ctx.moveTo(x, y + 18);
+      ctx.lineTo(x, y + 29);
+      ctx.stroke();
     }
-    ctx.beginPath(); ctx.arc(x, y, 2.5, 0, 2 * Math.PI);
-    ctx.fillStyle = c.text; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = c.halo; ctx.stroke();
+    ctx.beginPath();
+    ctx.arc(x, y, 2.5, 0, 2 * Math.PI);
+    ctx.fillStyle = c.text;
+    ctx.fill();
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = c.halo;
+    ctx.stroke();
     ctx.restore();
     this.crossPx = [x, y];
     this.drawDecoded();
@@ -523,14 +648,17 @@ class Plane {
   // ---- controls ----
   buildLegend() {
     this.legend.innerHTML = "";
-    const names = this.data.class_names, pal = this.data.colors;
+    const names = this.data.class_names,
+      pal = this.data.colors;
     const present = new Set(this.model.labels);
-    [...present].sort((a, b) => a - b).forEach((k) => {
-      const item = el("span", "vp-key", this.legend);
-      const sw = el("span", "vp-swatch", item);
-      sw.style.background = pal[k % pal.length];
-      el("span", "", item).textContent = names[k] ?? String(k);
-    });
+    [...present]
+      .sort((a, b) => a - b)
+      .forEach((k) => {
+        const item = el("span", "vp-key", this.legend);
+        const sw = el("span", "vp-swatch", item);
+        sw.style.background = pal[k % pal.length];
+        el("span", "", item).textContent = names[k] ?? String(k);
+      });
   }
 
   buildSliders() {
@@ -540,11 +668,18 @@ class Plane {
     for (let i = 0; i < shown; i++) {
       const row = el("label", "vp-slider", this.sliders);
       el("span", "vp-sname", row).textContent = `z${i + 1}`;
-      const inp = el("input", "", row, { type: "range", min: -this.R, max: this.R, step: 0.01, "aria-label": `z${i + 1}` });
+      const inp = el("input", "", row, {
+        type: "range",
+        min: -this.R,
+        max: this.R,
+        step: 0.01,
+        "aria-label": `z${i + 1}`,
+      });
       const val = el("span", "vp-sval", row);
       inp.addEventListener("input", () => {
         this.stop(false);
-        const z = this.z.slice(); z[i] = parseFloat(inp.value);
+        const z = this.z.slice();
+        z[i] = parseFloat(inp.value);
         this.setZ(z);
         clearTimeout(this.commitTimer);
       });
@@ -554,27 +689,39 @@ class Plane {
   }
 
   syncControls() {
-    if (this.sliderEls) this.sliderEls.forEach(([inp, val], i) => {
-      if (document.activeElement !== inp && this.root.getRootNode().activeElement !== inp) inp.value = this.z[i];
-      val.textContent = this.z[i].toFixed(2);
-    });
+    if (this.sliderEls)
+      this.sliderEls.forEach(([inp, val], i) => {
+        if (document.activeElement !== inp && this.root.getRootNode().activeElement !== inp) inp.value = this.z[i];
+        val.textContent = this.z[i].toFixed(2);
+      });
     this.zlabel.textContent = "z = (" + this.z.map((v) => v.toFixed(2)).join(", ") + ")";
     if (this.pick !== null && this.model && this.pick < this.model.labels.length) {
       const lab = this.model.labels[this.pick];
-      this.pickLabel.textContent = this.t.picked.replace("{i}", this.pick).replace("{name}", this.data.class_names[lab] ?? lab);
+      this.pickLabel.textContent = this.t.picked
+        .replace("{i}", this.pick)
+        .replace("{name}", this.data.class_names[lab] ?? lab);
     } else this.pickLabel.textContent = this.t.click_hint;
   }
 
   buildPath() {
-    const b = this.pathBox, t = this.t, p = this.path, n = this.model.labels.length;
+    const b = this.pathBox,
+      t = this.t,
+      p = this.path,
+      n = this.model.labels.length;
     b.innerHTML = "";
     if (!this.data.paths) return;
     const head = el("div", "vp-prow", b);
     el("strong", "", head).textContent = t.path;
     const kind = el("select", "", head, { "aria-label": t.path });
-    for (const [v, label] of [["none", t.path_none], ["line", t.path_line], ["circle", t.path_circle]]) {
+    for (const [v, label] of [
+      ["none", t.path_none],
+      ["line", t.path_line],
+      ["circle", t.path_circle],
+    ]) {
       if (v === "line" && n < 2) continue;
-      const o = el("option", "", kind); o.value = v; o.textContent = label;
+      const o = el("option", "", kind);
+      o.value = v;
+      o.textContent = label;
     }
     kind.value = p.kind;
     const row = el("div", "vp-prow", b);
@@ -601,9 +748,12 @@ class Plane {
       const wasPlaying = this.playing;
       this.stop(false);
       p.kind = kind.value;
-      p.from = intIn(from, 0, n - 1); p.to = intIn(to, 0, n - 1);
+      p.from = intIn(from, 0, n - 1);
+      p.to = intIn(to, 0, n - 1);
       p.radius = Math.max(0.1, Math.min(3, parseFloat(rad.value) || 1.5));
-      p.frames = intIn(frames, 2, 60); p.fps = intIn(fps, 1, 30); p.loop = loop.checked;
+      p.frames = intIn(frames, 2, 60);
+      p.fps = intIn(fps, 1, 30);
+      p.loop = loop.checked;
       if (p.kind === "circle" && (!p.center || this._centerStale)) p.center = this.z.slice();
       this._centerStale = false;
       for (const e of [fromL, toL]) e.style.display = p.kind === "line" ? "" : "none";
@@ -615,9 +765,14 @@ class Plane {
       this.render();
       if (wasPlaying) this.play();
     };
-    kind.addEventListener("change", () => { this._centerStale = true; sync(); });
+    kind.addEventListener("change", () => {
+      this._centerStale = true;
+      sync();
+    });
     for (const i of [from, to, rad, frames, fps, loop]) i.addEventListener("change", sync);
-    fps.addEventListener("input", () => { p.fps = intIn(fps, 1, 30); });
+    fps.addEventListener("input", () => {
+      p.fps = intIn(fps, 1, 30);
+    });
     this.playBtn.addEventListener("click", () => (this.playing ? this.stop(true) : this.play()));
     this.strip.addEventListener("click", (e) => {
       const pz = this.pathZ();
@@ -636,20 +791,25 @@ class Plane {
   pathZ() {
     const p = this.path;
     if (!this.model || p.kind === "none") return [];
-    const d = this.d, mu = this.model.mu, out = [];
+    const d = this.d,
+      mu = this.model.mu,
+      out = [];
     if (p.kind === "line") {
       const n = this.model.labels.length;
       if (n < 2) return [];
-      const a = Math.min(p.from, n - 1), b = Math.min(p.to, n - 1);
+      const a = Math.min(p.from, n - 1),
+        b = Math.min(p.to, n - 1);
       for (let k = 0; k < p.frames; k++) {
-        const t = k / (p.frames - 1), z = new Array(d);
+        const t = k / (p.frames - 1),
+          z = new Array(d);
         for (let i = 0; i < d; i++) z[i] = (1 - t) * mu[a * d + i] + t * mu[b * d + i];
         out.push(z);
       }
     } else {
       const c = p.center || this.z;
       for (let k = 0; k < p.frames; k++) {
-        const a = (2 * Math.PI * k) / p.frames, z = c.slice();
+        const a = (2 * Math.PI * k) / p.frames,
+          z = c.slice();
         z[0] = c[0] + p.radius * Math.cos(a);
         if (d > 1) z[1] = c[1] + p.radius * Math.sin(a);
         out.push(z);
@@ -670,9 +830,11 @@ class Plane {
     this.strip.style.height = hCss + "px";
     this.strip.width = Math.round(width * dpr);
     this.strip.height = Math.round(hCss * dpr);
-    const g = this.stripCtx, c = this.theme();
+    const g = this.stripCtx,
+      c = this.theme();
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.fillStyle = c.bg; g.fillRect(0, 0, width, hCss);
+    g.fillStyle = c.bg;
+    g.fillRect(0, 0, width, hCss);
     g.imageSmoothingEnabled = false;
     const img = this.sctx.createImageData(W, H);
     const side = Math.min(cell, hCss) - 6;
@@ -682,7 +844,8 @@ class Plane {
       g.drawImage(this.small, k * cell + (cell - side) / 2, (hCss - side) / 2, side, side);
     });
     if (this.frame >= 0) {
-      g.strokeStyle = c.primary; g.lineWidth = 3;
+      g.strokeStyle = c.primary;
+      g.lineWidth = 3;
       g.strokeRect(this.frame * cell + (cell - side) / 2 - 2, (hCss - side) / 2 - 2, side + 4, side + 4);
     }
     this.drawDecoded(); // the small canvas was reused
@@ -703,17 +866,22 @@ class Plane {
     this.playing = true;
     clearTimeout(this.commitTimer);
     this.updatePlay();
-    let last = performance.now(), acc = 0;
+    let last = performance.now(),
+      acc = 0;
     if (this.frame < 0 || this.frame >= pz.length - 1) this.showFrame(0);
     const tick = (now) => {
       if (!this.playing) return;
-      acc += now - last; last = now;
+      acc += now - last;
+      last = now;
       const period = 1000 / this.path.fps;
       if (acc >= period) {
         acc %= period;
         let k = this.frame + 1;
         if (k >= pz.length) {
-          if (!this.path.loop) { this.stop(true); return; }
+          if (!this.path.loop) {
+            this.stop(true);
+            return;
+          }
           k = 0;
         }
         this.showFrame(k);
@@ -748,9 +916,13 @@ class Plane {
       this.times.push(t1 - t0);
       if (eventTime !== undefined) {
         this.eventTimes.push(t1 - eventTime);
-        if (!this.framePending) { // the next frame the browser paints shows this z
+        if (!this.framePending) {
+          // the next frame the browser paints shows this z
           this.framePending = true;
-          requestAnimationFrame((now) => { this.framePending = false; this.frameTimes.push(now - eventTime); });
+          requestAnimationFrame((now) => {
+            this.framePending = false;
+            this.frameTimes.push(now - eventTime);
+          });
         }
       }
     }
@@ -767,12 +939,20 @@ class Plane {
 
   nearestPoint(cx, cy, radius) {
     const r = this.canvas.getBoundingClientRect();
-    const px = cx - r.left, py = cy - r.top, mu = this.model.mu, d = this.d, n = this.model.labels.length;
-    let best = null, bd = radius * radius;
+    const px = cx - r.left,
+      py = cy - r.top,
+      mu = this.model.mu,
+      d = this.d,
+      n = this.model.labels.length;
+    let best = null,
+      bd = radius * radius;
     for (let i = 0; i < n; i++) {
       const [x, y] = this.toPx(mu[i * d], d > 1 ? mu[i * d + 1] : 0);
       const dd = (x - px) ** 2 + (y - py) ** 2;
-      if (dd < bd) { bd = dd; best = i; }
+      if (dd < bd) {
+        bd = dd;
+        best = i;
+      }
     }
     return best;
   }
@@ -807,27 +987,36 @@ class Plane {
       star: () => (self.starPx ? self.clientPoint(self.starPx) : null),
       starEllipseRight: () => (self.starEllPx ? self.clientPoint(self.starEllPx) : null),
       pointClient: (i) => {
-        const d = self.d, mu = self.model.mu;
+        const d = self.d,
+          mu = self.model.mu;
         return self.clientPoint(self.toPx(mu[i * d], d > 1 ? mu[i * d + 1] : 0));
       },
       pixelAt: (clientX, clientY) => {
         const r = self.canvas.getBoundingClientRect();
-        const x = Math.round((clientX - r.left) * self.dpr), y = Math.round((clientY - r.top) * self.dpr);
+        const x = Math.round((clientX - r.left) * self.dpr),
+          y = Math.round((clientY - r.top) * self.dpr);
         return Array.from(self.ctx.getImageData(x, y, 1, 1).data);
       },
       staticPixelAt: (clientX, clientY) => {
         const r = self.canvas.getBoundingClientRect();
-        const x = Math.round((clientX - r.left) * self.dpr), y = Math.round((clientY - r.top) * self.dpr);
+        const x = Math.round((clientX - r.left) * self.dpr),
+          y = Math.round((clientY - r.top) * self.dpr);
         return Array.from(self.static.getContext("2d").getImageData(x, y, 1, 1).data);
       },
       frame: () => self.frame,
       playing: () => self.playing,
       canvasSize: () => ({ css: self.cssSize, backing: self.canvas.width, dpr: self.dpr }),
       timings: () => ({
-        decodeDraw: self.times.slice(), eventToDraw: self.eventTimes.slice(), eventToFrame: self.frameTimes.slice(),
+        decodeDraw: self.times.slice(),
+        eventToDraw: self.eventTimes.slice(),
+        eventToFrame: self.frameTimes.slice(),
         frames: self.frames,
       }),
-      resetTimings: () => { self.times = []; self.eventTimes = []; self.frameTimes = []; },
+      resetTimings: () => {
+        self.times = [];
+        self.eventTimes = [];
+        self.frameTimes = [];
+      },
       nPoints: () => self.model.labels.length,
       firstFrameMs: () => self.firstFrameMs,
     };
@@ -855,7 +1044,10 @@ function planeMain(component) {
     PLANES[data.instance] = plane.api();
   }
   if (!plane.model) {
-    const once = () => { if (plane.model) PLANES[data.instance] = plane.api(); else setTimeout(once, 100); };
+    const once = () => {
+      if (plane.model) PLANES[data.instance] = plane.api();
+      else setTimeout(once, 100);
+    };
     setTimeout(once, 100);
   }
 }
