@@ -12,10 +12,9 @@ from plotly.subplots import make_subplots
 
 from vae_core.manifold import posterior_ellipse
 
-from .figures import PALETTE, scatter_traces
+from .figures import PALETTE, PLAIN, scatter_traces
 from .i18n import tr
 
-PLAIN = dict(tickformat="~g", exponentformat="none")  # no "20μ", no "1e-5"
 MARGIN = dict(l=10, r=10, t=50, b=10)
 
 

@@ -14,6 +14,10 @@ from .i18n import tr
 
 # Ten classes, told apart with common colour-vision deficiencies (Okabe-Ito's eight without black,
 # plus Paul Tol's wine and teal), and visible on light and dark backgrounds.
+# Axes in nats read as plain numbers: Plotly's SI prefixes write 0.00003 as "30µ", which a student
+# reads as the posterior mean μ, and 20000 as "20k".
+PLAIN = dict(tickformat="~g", exponentformat="none")
+
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999", "#AA4499", "#44AA99"]
 
 
@@ -147,7 +151,8 @@ def history_figure(history: list[dict]) -> go.Figure:
     from plotly.subplots import make_subplots
 
     epochs = [h["epoch"] for h in history]
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("−ELBO (nats)", "−E[log p(x|z)] (nats)", "KL (nats)"))
+    titles = (tr("−ELBO (loss, nats)", "−ELBO (손실, nats)"), "−E[log p(x|z)] (nats)", "KL (nats)")
+    fig = make_subplots(rows=1, cols=3, subplot_titles=titles)
     for col, key, sign in ((1, "elbo", -1), (2, "recon", -1), (3, "kl", 1)):
         for split, dash in (("train", "solid"), ("test", "dash")):
             fig.add_trace(
@@ -163,6 +168,7 @@ def history_figure(history: list[dict]) -> go.Figure:
                 col=col,
             )
     fig.update_xaxes(title_text=tr("epoch", "에폭"))
+    fig.update_yaxes(**PLAIN)
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 
@@ -174,4 +180,5 @@ def kl_bar(kl_per_dim: list[float]) -> go.Figure:
         height=260,
         margin=dict(l=10, r=10, t=40, b=10),
     )
+    fig.update_yaxes(**PLAIN)
     return fig

@@ -176,8 +176,8 @@ class TrainingJob:
         if report.test_mu is not None:
             self.latents.append(report.test_mu[:, :2].numpy().copy())
         self.message = both(
-            "epoch {e}/{n}: test −ELBO {v:.2f} nats",
-            "에폭 {e}/{n}: 테스트 −ELBO {v:.2f} nats",
+            "epoch {e}/{n}: test −ELBO (loss) {v:.2f} nats",
+            "에폭 {e}/{n}: 테스트 −ELBO (손실) {v:.2f} nats",
             e=report.epoch,
             n=report.epochs,
             v=-report.test["elbo"],

@@ -34,7 +34,7 @@ st.latex(
 
 x_all = ckpt.sample_x()
 if x_all is None:
-    st.info(tr("This model stores no test images to measure on.", "이 모델에는 잴 테스트 이미지가 없습니다."))
+    st.info(tr("This model stores no test images to measure on.", "이 모델에는 측정할 테스트 이미지가 없습니다."))
     st.stop()
 if ckpt.config.autoencoder:
     st.info(
@@ -67,18 +67,18 @@ try:
     with st.spinner(tr("Drawing ε…", "ε를 뽑는 중…")):
         r = measured(act.key, ckpt, int(n_images), int(repeats), int(seed))
 except VAECoreError as exc:
-    st.error(tr("Could not measure: {e}", "잴 수 없습니다: {e}", e=exc))
+    st.error(tr("Could not measure: {e}", "측정할 수 없습니다: {e}", e=exc))
     st.stop()
 
 table = pd.DataFrame(
     {
-        "L": r["L"],
+        tr("L (z per estimate)", "L (추정값 하나에 쓰는 z 수)"): r["L"],
         tr("mean A (nats)", "A 평균 (nats)"): r["mean_elbo_a"],
         tr("mean B (nats)", "B 평균 (nats)"): r["mean_elbo_b"],
         tr("Var A (nats²)", "A 분산 (nats²)"): r["var_elbo_a"],
         tr("Var B (nats²)", "B 분산 (nats²)"): r["var_elbo_b"],
-        tr("grad Var A", "그래디언트 분산 A"): r["var_grad_a"],
-        tr("grad Var B", "그래디언트 분산 B"): r["var_grad_b"],
+        tr("grad Var A (nats², trace)", "그래디언트 분산 A (nats², 대각합)"): r["var_grad_a"],
+        tr("grad Var B (nats², trace)", "그래디언트 분산 B (nats², 대각합)"): r["var_grad_b"],
     }
 )
 st.dataframe(
@@ -129,33 +129,37 @@ ratio = r["var_elbo_a"][0] / max(r["var_elbo_b"][0], 1e-30)
 g_ratio = r["var_grad_a"][0] / max(r["var_grad_b"][0], 1e-30)
 value = (
     tr(
-        "the ELBO estimate of **B** varies less than A's (variance ratio A/B = {q:.2f})",
-        "ELBO 추정값의 분산은 **B**가 A보다 작습니다 (분산 비 A/B = {q:.2f}).",
+        "The ELBO estimate of **B** varies less than A's (variance ratio A/B = {q:.2f}).",
+        "ELBO 추정값의 분산은 **B**가 A보다 작습니다(분산 비 A/B = {q:.2f}).",
         q=ratio,
     )
     if ratio >= 1
     else tr(
-        "the ELBO estimate of **A** varies *less* than B's (variance ratio A/B = {q:.2f}): the sampled KL term "
-        "rises and falls with the sampled reconstruction term, so subtracting it cancels part of the noise",
-        "ELBO 추정값의 분산은 **A**가 B보다 *작습니다* (분산 비 A/B = {q:.2f}). 샘플로 추정한 KL 항이 재구성 "
+        "The ELBO estimate of **A** varies *less* than B's (variance ratio A/B = {q:.2f}). The sampled KL term "
+        "rises and falls with the sampled reconstruction term, so subtracting it cancels part of the noise.",
+        "ELBO 추정값의 분산은 **A**가 B보다 *작습니다*(분산 비 A/B = {q:.2f}). 샘플로 추정한 KL 항이 재구성 "
         "항과 함께 오르내립니다. 그래서 그것을 빼면 잡음 일부가 상쇄됩니다.",
         q=ratio,
     )
 )
 grad = tr(
-    "and its gradient, what training uses, varies {g:.2f} times as much with A as with B.",
-    "학습에 쓰이는 그래디언트는 A가 B의 {g:.2f}배만큼 흔들립니다.",
+    "Its gradient with respect to (μ, log σ²) has {g:.2f} times the variance with A as with B.",
+    "(μ, log σ²)에 대한 그래디언트의 분산은 A가 B의 {g:.2f}배입니다.",
     g=g_ratio,
 )
 box = st.success if ratio >= 1 and g_ratio >= 1 else st.info
 box(
-    tr("On this model, at L = 1, ", "이 모델에서 L = 1일 때, ")
-    + value
-    + ("; " if ratio < 1 else ", ")
-    + grad
+    tr("Measured on the model in use, at L = 1:", "사용 중인 모델에서 L = 1일 때 측정한 결과입니다.")
     + " "
-    + tr(
-        "The paper's claim that B typically has less variance is about training's gradients; it is not a theorem.",
-        "B의 분산이 대개 더 작다는 논문의 주장은 학습에 쓰는 그래디언트에 관한 것이며, 정리는 아닙니다.",
+    + value
+    + " "
+    + grad
+)
+st.caption(
+    tr(
+        'The paper (section 2.3) says of B that it "typically has less variance than the generic estimator" A. '
+        "What is above is what we measured here, on this model and these images.",
+        '논문(2.3절)은 B가 일반적인 추정량 A보다 "대개 분산이 더 작다"고 말합니다. 위의 결과는 이 모델과 이 '
+        "이미지들에서 여기서 측정한 값입니다.",
     )
 )

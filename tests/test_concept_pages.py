@@ -100,10 +100,10 @@ def test_estimators_page_measures_three_L(app):
     at = next(b for b in at.button if b.label == "Measure").click().run()  # the form's submit button
     no_errors(at)
     df = at.dataframe[0].value
-    assert list(df["L"]) == [1, 4, 16]
+    assert list(df.iloc[:, 0]) == [1, 4, 16]  # L
     var_a = df.iloc[:, 3].tolist()
     assert all(v > 0 for v in var_a) and var_a[2] < var_a[0]
-    assert "On this model, at L = 1" in (at.info or at.success)[0].value  # what this model shows, in words
+    assert "Measured on the model in use, at L = 1" in (at.info or at.success)[0].value  # what it shows, in words
 
 
 def test_textbook_page_columns_agree(app):

@@ -63,3 +63,36 @@ def test_the_beta_page_does_not_call_a_collapsed_model_partly_active(app):
     assert "β = 3" in collapsed and "β = 3" not in partly
     rd = " ".join(m.value for m in at.markdown)
     assert "up-left" in rd and "down-left" not in rd
+
+
+def test_the_textbook_page_shows_both_snippets_and_checks_the_identities(app):
+    at = app.switch_page("pages/concept_textbook.py").run()
+    assert not at.exception
+    assert len(at.code) == 2 and "-0.5 *" in at.code[1].value and "-0.5" not in at.code[0].value
+    text = " ".join(m.value for m in at.markdown)
+    assert "*negative* log-likelihood" in text
+    table = at.dataframe[0].value
+    assert not [c for c in table.columns if "_" in c]  # no literal underscore in a header
+    book, unit, half, copied, copied_elbo = (table[c].to_numpy() for c in table.columns[1:])
+    assert abs(book - unit).max() < 1e-2 and abs(book - half).max() < 1e-2 and abs(copied - copied_elbo).max() < 1e-2
+    assert "identity checked on numbers" in " ".join(c.value for c in at.caption)
+
+
+def test_training_curves_say_loss_and_use_no_si_prefix():
+    from explorer.figures import history_figure, kl_bar
+
+    row = {"elbo": -100.0, "recon": -90.0, "kl": 0.00003}
+    fig = history_figure([{"epoch": 1, "train": row, "test": row}])
+    assert "loss" in fig.layout.annotations[0].text
+    axes = [fig.layout[a] for a in fig.layout if a.startswith("yaxis")] + [kl_bar([0.00003, 2.0]).layout.yaxis]
+    assert axes and all(a.exponentformat == "none" for a in axes)  # no "30µ" on an axis in nats
+
+
+def test_the_estimators_page_reports_what_it_measured_with_units(app):
+    at = app.switch_page("pages/concept_estimators.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert all("(" in c and ")" in c for c in table.columns), list(table.columns)  # a unit on every column
+    verdict = " ".join(b.value for b in (*at.success, *at.info))
+    assert verdict.startswith("Measured on the model in use, at L = 1:") and "theorem" not in verdict
+    assert "typically has less variance than the generic estimator" in " ".join(c.value for c in at.caption)

@@ -35,6 +35,14 @@ def textbook_loss(x: torch.Tensor, x_mean: torch.Tensor, mu: torch.Tensor, logva
     return mse - (1 + logvar - mu**2 - torch.exp(logvar)).sum(-1)
 
 
+def copied_loss(x: torch.Tensor, x_mean: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The widely copied loss per image (B,): MSE-sum plus -0.5 * sum(1 + logvar - mu^2 - exp(logvar)),
+    i.e. MSE-sum + KL with the paper's factor 1/2 (PyTorch's examples, vae/main.py, write the KL this
+    way beside a binary cross-entropy; many copies put MSE-sum beside it)."""
+    mse = F.mse_loss(x_mean.flatten(1), x.flatten(1), reduction="none").sum(-1)
+    return mse - 0.5 * (1 + logvar - mu**2 - torch.exp(logvar)).sum(-1)
+
+
 def gaussian_neg_elbo(
     x: torch.Tensor, x_mean: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, variance: float, beta: float = 1.0
 ) -> torch.Tensor:
@@ -50,6 +58,7 @@ def textbook_constants(d: int) -> dict[str, float]:
 
     textbook = 2 * neg_elbo(variance 1, beta 1) - d log(2 pi)
     textbook = neg_elbo(variance 1/2, beta 2) - (d / 2) log(pi)
+    copied   = neg_elbo(variance 1/2, beta 1) - (d / 2) log(pi)   (the same constant)
     """
     return {"unit_variance": d * LOG_2PI, "half_variance_beta2": 0.5 * d * math.log(math.pi)}
 
