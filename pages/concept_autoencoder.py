@@ -4,8 +4,8 @@ import torch
 
 from explorer import state
 from explorer.concept_figures import codes_figure
+from explorer.concept_models import autoencoder_pair
 from explorer.i18n import class_names, tr
-from explorer.lab import autoencoder_pair
 from explorer.layout import page_setup
 from explorer.shared import shared
 from explorer.widgets import show_image

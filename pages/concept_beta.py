@@ -2,8 +2,8 @@ import streamlit as st
 
 from explorer import state
 from explorer.concept_figures import ladder_bars, ladder_scatters, rate_distortion_figure
+from explorer.concept_models import beta_ladder, beta_of
 from explorer.i18n import class_names, tr
-from explorer.lab import beta_ladder, beta_of
 from explorer.layout import page_setup
 from explorer.shared import shared
 from explorer.widgets import show_image

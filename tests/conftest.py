@@ -1,4 +1,5 @@
-"""Shared fixtures: small real data and a briefly trained model, built once per session."""
+"""Shared fixtures: small real data and a briefly trained model, built once per session. Helpers that are
+not fixtures are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from helpers import SHIPPED  # noqa: E402
+
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.model import VAE, VAEConfig  # noqa: E402
 from vae_core.train import TrainConfig, train  # noqa: E402
-
-MNIST_10K = ROOT.parent / "shared" / "data" / "mnist-10k"
-SHIPPED = ROOT / "checkpoints"
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 os.environ.setdefault("VAE_CORE_OFFLINE", "1")  # tests never download datasets
@@ -61,23 +61,3 @@ def models_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_EXPLORER_MODELS", str(folder))  # for servers and subprocesses a test starts
     monkeypatch.delenv("VAE_EXPLORER_QUOTA_MB", raising=False)
     return folder
-
-
-def picker(at):
-    """The sidebar's model picker in an AppTest run (its key names the model active when it was drawn)."""
-    from explorer.sidebar import picker_key
-
-    return at.selectbox(key=picker_key(at.session_state["active_model"].id))
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False): a bound against a hang,
-    never a speed goal."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False

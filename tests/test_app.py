@@ -4,9 +4,8 @@ import pickle
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, picker
+from helpers import ROOT, RunsCode, checkpoint_with_meta, picker
 from streamlit.testing.v1 import AppTest
-from test_checkpoint import RunsCode, _with_meta
 
 PAGES = [
     "app.py",
@@ -114,14 +113,14 @@ def _nan_checkpoint(marker) -> bytes:
     model = VAE(VAEConfig(input_shape=(1, 8, 8), hidden=(8,)))
     with torch.no_grad():
         model.dec_out.bias.fill_(float("nan"))
-    return _with_meta(model)
+    return checkpoint_with_meta(model)
 
 
 def _foreign_architecture(marker) -> bytes:
     from vae_core.model import VAE, VAEConfig
 
     model = VAE(VAEConfig(input_shape=(1, 8, 8), hidden=(8,)))
-    return _with_meta(model, config=VAEConfig(input_shape=(1, 8, 8), hidden=(9,)).to_dict())
+    return checkpoint_with_meta(model, config=VAEConfig(input_shape=(1, 8, 8), hidden=(9,)).to_dict())
 
 
 BAD_UPLOADS = {
@@ -131,7 +130,7 @@ BAD_UPLOADS = {
     "truncated.safetensors": lambda marker: (ROOT / "checkpoints" / "digits.safetensors").read_bytes()[:100_000],
     "nan.safetensors": _nan_checkpoint,
     "foreign.safetensors": _foreign_architecture,
-    "future.safetensors": lambda marker: _with_meta(_tiny(), format="vae_core.checkpoint/2"),
+    "future.safetensors": lambda marker: checkpoint_with_meta(_tiny(), format="vae_core.checkpoint/2"),
     "huge.safetensors": lambda marker: b"\0" * (64 * 2**20 + 1),
 }
 

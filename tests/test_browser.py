@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 from browser import chromium, chromium_missing_reason, shots_dir, streamlit_server, wait_idle
-from test_checkpoint import RunsCode
+from helpers import RunsCode
 
 pytestmark = [pytest.mark.browser]
 REASON = chromium_missing_reason()

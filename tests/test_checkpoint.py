@@ -1,37 +1,16 @@
 """Checkpoints: round trip, atomic writes, and refusal of every kind of bad file."""
 
-import json
 import os
-import pickle
 import struct
 
 import pytest
 import torch
+from helpers import checkpoint_with_meta, evil_files
 from safetensors.torch import save as st_save
 
 from vae_core.checkpoint import FORMAT, MAX_CHECKPOINT_BYTES, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 from vae_core.errors import CheckpointError
 from vae_core.model import VAE, VAEConfig
-
-
-class RunsCode:
-    """Unpickling this creates a marker file: proof that code from the file ran."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def evil_files(tmp_path):
-    """A torch-style pickle and a raw pickle, each of which would create the marker if loaded."""
-    marker = tmp_path / "PWNED"
-    raw = tmp_path / "evil.pkl"
-    raw.write_bytes(pickle.dumps({"state": RunsCode(marker)}))
-    pt = tmp_path / "evil.safetensors"
-    torch.save({"config": {}, "payload": RunsCode(marker)}, pt)  # torch's zip+pickle format
-    return marker, [raw, pt]
 
 
 def test_round_trip_gives_identical_outputs(tmp_path):
@@ -82,25 +61,19 @@ def test_damaged_and_foreign_files_are_refused(tmp_path, case):
     assert str(path) in str(err.value)
 
 
-def _with_meta(model, **changes):
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    meta = {"format": FORMAT, "config": model.config.to_dict(), **changes}
-    return st_save(tensors, metadata={"vae_core": json.dumps(meta)})
-
-
 def test_mismatched_architecture_format_and_nan_weights(tmp_path):
     model = VAE(VAEConfig(input_shape=(1, 4, 4), hidden=(8,)))
     other = VAEConfig(input_shape=(1, 4, 4), hidden=(16,)).to_dict()
     with pytest.raises(CheckpointError, match="has shape"):
-        from_bytes(_with_meta(model, config=other))
+        from_bytes(checkpoint_with_meta(model, config=other))
     with pytest.raises(CheckpointError, match="not supported"):
-        from_bytes(_with_meta(model, format="vae_core.checkpoint/99"))
+        from_bytes(checkpoint_with_meta(model, format="vae_core.checkpoint/99"))
     with pytest.raises(CheckpointError, match="config is invalid"):
-        from_bytes(_with_meta(model, config={**model.config.to_dict(), "latent_dim": -2}))
+        from_bytes(checkpoint_with_meta(model, config={**model.config.to_dict(), "latent_dim": -2}))
     with torch.no_grad():
         model.dec_out.weight[0, 0] = float("nan")
     with pytest.raises(CheckpointError, match="NaN"):
-        from_bytes(_with_meta(model))
+        from_bytes(checkpoint_with_meta(model))
     with pytest.raises(CheckpointError, match="NaN"):
         save_checkpoint(tmp_path / "nan.safetensors", model, {})
     assert not list(tmp_path.iterdir())

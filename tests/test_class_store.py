@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 from PIL import Image
 
 from deploy.redis_local import local_redis, redis_missing_reason

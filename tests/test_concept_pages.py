@@ -2,10 +2,10 @@
 claim (draws added, the ladder on shared axes, the autoencoder's trade-off, A and B measured)."""
 
 import pytest
-from conftest import ROOT, picker
+from helpers import ROOT, picker
 from streamlit.testing.v1 import AppTest
 
-from explorer.lab import autoencoder_pair, beta_ladder
+from explorer.concept_models import autoencoder_pair, beta_ladder
 from explorer.models import shipped_models
 
 CONCEPTS = [

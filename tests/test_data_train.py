@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import MNIST_10K
+from helpers import MNIST_10K
 
 from vae_core.data import binarize, load_dataset, read_idx
 from vae_core.errors import ConfigError, DataUnavailableError, TrainingDiverged

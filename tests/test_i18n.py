@@ -9,19 +9,17 @@
 """
 
 import ast
-import re
 import string
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import HANGUL, ROOT, shown_texts, untranslated
 from streamlit.testing.v1 import AppTest
 
 from explorer.i18n import locale_language
 
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "explorer").glob("*.py"))]
 PAGE_FILES = ["app.py", *(f"pages/{p.name}" for p in sorted((ROOT / "pages").glob("*.py")))]
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
 TRANSLATORS = {"tr", "both", "page_setup"}
 PASS_THROUGH = ["title_en", "title_ko"]  # page_setup hands its own two literals on to tr()
 
@@ -90,57 +88,12 @@ def test_browser_locale_picks_the_language():
 
 # ---- (b) what a page shows in Korean mode ----
 
-# Names and notation that stay as they are in Korean: datasets, likelihoods, model names, units,
-# the estimators' names, file types. Kept short: a word not here must be translated.
-NAMES = {
-    "digits", "mnist", "fashion", "kmnist", "beta4", "bernoulli", "gaussian", "relu", "tanh",
-    "nats", "elbo", "kl", "iw", "log", "vae", "vae_core", "png", "mib", "mb", "safetensors",
-    "cpu", "cuda", "gpu", "auto", "icdf", "fig", "english", "min", "max", "sec",
-    "kuzushiji", "sklearn",  # the dataset Kuzushiji-MNIST and the library of "sklearn digits"
-}  # fmt: skip
-MATH = re.compile(r"\$[^$]*\$")
-SHIPPED_NAMES = sorted((p.stem for p in (ROOT / "checkpoints").glob("*.safetensors")), key=len, reverse=True)
-
-
-def untranslated(text: str) -> bool:
-    """True when `text` has no Hangul and has a word that is not maths, a number or a name."""
-    if HANGUL.search(text):
-        return False
-    text = re.sub(r"\S*/\S*", " ", MATH.sub(" ", text))  # maths, paths and addresses
-    for name in SHIPPED_NAMES:
-        text = text.replace(name, " ")
-    words = re.findall(r"[A-Za-z][A-Za-z_]+", text)
-    return any(w.lower() not in NAMES for w in words)
-
 
 def test_the_render_check_catches_english():
     assert untranslated("Grid size n") and untranslated("Download PNG")
     assert not untranslated("격자 크기 n") and not untranslated("β = 1, 30 에폭")
     assert not untranslated("fashion-mnist · bernoulli · 12.3 nats") and not untranslated("$q_\\phi(z\\mid x)$")
     assert not untranslated("z₁") and not untranslated("log p(x), k=100 (nats)")
-
-
-def _texts(node):
-    """(where, text) for every shown text under a node of AppTest's element tree."""
-    proto = getattr(node, "proto", None)
-    kind = getattr(node, "type", type(node).__name__)
-    if kind in ("code", "html", "latex", "plotly_chart", "exception") or getattr(node, "key", None) == "lang_switch":
-        return  # code, CSS, maths, figures (their text is the figure owner's), the language names
-    if kind in ("expander", "tab"):
-        yield kind, node.label
-    elif proto is not None:
-        for field in ("label", "help", "body", "placeholder", "caption"):
-            value = getattr(proto, field, None)
-            if isinstance(value, str) and value.strip():
-                yield kind, value
-        for option in getattr(proto, "options", []) or []:
-            if isinstance(option, str) and option.strip():
-                yield f"{kind} option", option
-        for img in getattr(proto, "imgs", []) or []:
-            if img.caption:
-                yield "image caption", img.caption
-    for child in (getattr(node, "children", None) or {}).values():
-        yield from _texts(child)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +108,7 @@ def test_every_page_in_korean_mode_shows_no_english(korean_app, page):
     at = korean_app.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["lang"] == "ko"
-    shown = [t for root in (at.main, at.sidebar) for t in _texts(root)]
+    shown = [t for root in (at.main, at.sidebar) for t in shown_texts(root)]
     assert shown, "nothing rendered"
     bad = sorted({f"{kind}: {text[:90]!r}" for kind, text in shown if untranslated(text)})
     assert not bad, f"{page} in Korean mode shows English:\n" + "\n".join(bad)

@@ -7,9 +7,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT, evil_files
 from PIL import Image
-from test_checkpoint import evil_files
 
 from vae_core.errors import ConfigError, InputError
 from vae_core.manifold import (

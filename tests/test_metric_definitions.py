@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from conftest import ROOT, SHIPPED
+from helpers import ROOT, SHIPPED
 from streamlit.testing.v1 import AppTest
 
 from vae_core.checkpoint import load_checkpoint

@@ -13,7 +13,7 @@ import time
 import uuid
 
 import pytest
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 
 from deploy.redis_local import local_redis, redis_missing_reason
 from explorer.class_store import StoreUnavailable

@@ -5,7 +5,7 @@ import argparse
 import math
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from explorer.settings_form import KO, PREFIX
 from vae_core.__main__ import _parser

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from conftest import wait_for
+from helpers import wait_for
 
 from explorer.slots import TrainingSlots
 from vae_core.errors import ConfigError

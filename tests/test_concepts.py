@@ -56,7 +56,7 @@ def test_textbook_loss_is_the_beta_2_objective_of_a_half_variance_decoder(seed):
 
 
 def test_estimators_a_and_b_share_their_mean_and_their_variance_falls_with_L(shipped_digits):
-    from conftest import SHIPPED
+    from helpers import SHIPPED
 
     from vae_core.checkpoint import load_checkpoint
 
@@ -186,7 +186,7 @@ def test_estimators_cli_prints_json_last(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT, SHIPPED
+    from helpers import ROOT, SHIPPED
 
     out = subprocess.run(
         [sys.executable, "-m", "vae_core", "estimators", str(SHIPPED / "digits.safetensors"), "--images", "5"]

@@ -1,6 +1,6 @@
-"""The classroom: the shared models folder (gallery, quota, pin, teacher key), training runs that
-outlive a tab, presenter mode and the join panel. Logic under AppTest and plain calls; the
-real-browser side is in tests/test_classroom_browser.py."""
+"""The class gallery: the shared models folder (quota, pin, teacher key), training runs that outlive a
+tab and are listed there, and the rest of what a class shares on Home (presenter mode, the join panel).
+Logic under AppTest and plain calls; the real-browser side is in tests/test_gallery_browser.py."""
 
 import hashlib
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, SHIPPED, picker, wait_for
+from helpers import ROOT, SHIPPED, picker, shown_texts, untranslated, wait_for
 from streamlit.testing.v1 import AppTest
 
 from explorer import join, models, training
@@ -185,9 +185,7 @@ def test_gallery_make_active_and_korean_mode(models_dir, monkeypatch):
     at = at.button(key="use_b").click().run()
     no_errors(at)
     assert at.session_state["active_model"].id == "class:b"
-    from test_i18n import _texts, untranslated
-
-    shown = [t for root in (at.main, at.sidebar) for t in _texts(root)]
+    shown = [t for root in (at.main, at.sidebar) for t in shown_texts(root)]
     assert not [t for t in shown if untranslated(t[1])], shown
     assert any("우리 반 갤러리" in t for _, t in shown)
 

@@ -1,6 +1,6 @@
-"""Correct in every setting, reproducible on a shared server (issue 14): bounded learned
-variance, the dynamic-binarisation protocol, honest score names, warm-up, exact digits
-samples, validated grids, and no global random state."""
+"""vae_core's protocols, correct in every setting and reproducible on a shared server: no global random
+state, bounded learned variance, the dynamic-binarisation protocol, honest score names, warm-up, exact
+digits samples, validated grids, the fast evaluation."""
 
 import re
 import subprocess
@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, SHIPPED
+from helpers import ROOT, SHIPPED
 
 from vae_core.checkpoint import load_checkpoint
 from vae_core.data import binarize, encoder_input, eval_pixels, eval_protocol

@@ -1,4 +1,4 @@
-"""The classroom in a real Chromium: a model trained in one browser is in everyone's gallery, after
+"""The class gallery in a real Chromium: a model trained in one browser is in everyone's gallery, after
 a reload and after a server restart; presenter mode at projector sizes (screenshots of every
 page in both modes at 1280x720 and 1920x1080, to docs/screenshots when UPDATE_SCREENSHOTS=1)."""
 
