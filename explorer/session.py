@@ -208,6 +208,15 @@ MANIFOLD_RANGE = Family(
     "lin_z{}", float, "Linear spacing's bound: lin_z1lo, lin_z1hi, lin_z2lo, lin_z2hi.", widget=True
 )
 
+# ---- Samples and metrics (pages/metrics.py) ----
+
+COMPARE = Family(
+    "compare_{}",
+    str,
+    "The Metrics page's compare pickers, 'a' and 'b': the id of the model each shows (not its label).",
+    widget=True,
+)
+
 # ---- Concepts: reparameterisation (pages/concept_reparam.py) ----
 
 REP_EPS = Key("rep_eps", list, doc="The draws of ε so far, a list of lists.", factory=list)

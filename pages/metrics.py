@@ -2,7 +2,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import state
+from explorer import session, state
 from explorer.figures import kl_bar
 from explorer.i18n import tr
 from explorer.layout import main_figure, page_setup, presenting
@@ -149,18 +149,23 @@ st.caption(
         "더 가깝게 만듭니다(digits-beta4는 붕괴해서 디코더가 z를 무시합니다).",
     )
 )
-models = state.available_models()
-labels = [model_label(m) for m in models]
+models = {m.id: m for m in state.available_models()}
+labels = {i: model_label(m) for i, m in models.items()}
+ids = list(models)
 cols = st.columns(2)
 for i, col in enumerate(cols):
     with col:
-        # By default: the shipped digits model with beta = 1 against the same with beta = 4.
-        wanted = ("digits", "digits-beta4")[i]
-        default = next(
-            (j for j, m in enumerate(models) if m.kind == "shipped" and m.name == wanted), min(i, len(labels) - 1)
+        # By default: the shipped digits model with beta = 1 against the same with beta = 4. The
+        # picker's options are model ids (its labels follow the language; its value must not).
+        wanted = ("shipped:digits", "shipped:digits-beta4")[i]
+        default = ids.index(wanted) if wanted in ids else min(i, len(ids) - 1)
+        picker = session.COMPARE.of("ab"[i])
+        if picker.get() not in models:
+            picker.clear()  # a model deleted from the gallery since it was picked
+        chosen = st.selectbox(
+            tr("Model {x}", "모델 {x}", x="AB"[i]), ids, index=default, key=picker.name, format_func=labels.get
         )
-        label = st.selectbox(tr("Model {x}", "모델 {x}", x="AB"[i]), labels, index=default, key=f"cmp_{i}")
-        other = state.resolve(models[labels.index(label)])
+        other = state.resolve(models[chosen])
         meta = other.ckpt.meta.get("train", {})
         st.caption(
             tr(

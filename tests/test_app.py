@@ -275,3 +275,17 @@ def test_a_continuous_pixel_model_shows_an_iw_score_not_a_log_likelihood(app, pa
     assert not any("log p(x)" in label for label in labels), labels
     score = next(m for m in at.metric if m.label.startswith("IW score"))
     assert "not a log-likelihood" in score.help
+
+
+def test_the_compare_pickers_keep_their_models_across_a_language_switch(app):
+    """The Metrics page's two pickers hold model ids, not labels: a label changes with the language."""
+    at = goto(app, "pages/metrics.py")
+    a, b = at.selectbox(key="compare_a"), at.selectbox(key="compare_b")
+    assert (a.value, b.value) == ("shipped:digits", "shipped:digits-beta4")
+    at = b.set_value("shipped:mnist-10k").run()
+    at = at.radio(key="lang_switch").set_value("ko").run()
+    no_errors(at)
+    assert at.session_state["lang"] == "ko"
+    a, b = at.selectbox(key="compare_a"), at.selectbox(key="compare_b")
+    assert (a.value, b.value) == ("shipped:digits", "shipped:mnist-10k")
+    assert "기본 제공" in a.format_func(a.value)  # shown by its label in the session's language
