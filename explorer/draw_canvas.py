@@ -11,12 +11,14 @@ import streamlit as st
 from vae_core.errors import ImageError
 from vae_core.images import MAX_IMAGE_BYTES
 
+from .i18n import tr
+
 PREFIX = "data:image/png;base64,"
 
 _HTML = """
 <div class="draw">
-  <canvas width="280" height="280" aria-label="drawing canvas"></canvas>
-  <button type="button">Clear</button>
+  <canvas width="280" height="280"></canvas>
+  <button type="button"></button>
 </div>
 """
 _CSS = """
@@ -26,9 +28,13 @@ _CSS = """
 """
 _JS = """
 export default function (component) {
-  const { setStateValue, parentElement } = component;
+  const { setStateValue, parentElement, data } = component;
   const canvas = parentElement.querySelector(".draw canvas");
-  if (!canvas || canvas.__ready) return;
+  const button = parentElement.querySelector(".draw button");
+  if (!canvas) return;
+  button.textContent = data.clear;  // in the session's language, on every render
+  canvas.setAttribute("aria-label", data.label);
+  if (canvas.__ready) return;
   canvas.__ready = true;
   const ctx = canvas.getContext("2d");
   const clear = () => { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height); };
@@ -43,7 +49,7 @@ export default function (component) {
   const end = () => { if (!drawing) return; drawing = false; setStateValue("png", canvas.toDataURL("image/png")); };
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
-  parentElement.querySelector(".draw button").addEventListener("click", () => { clear(); setStateValue("png", null); });
+  button.addEventListener("click", () => { clear(); setStateValue("png", null); });
 }
 """
 _component = st.components.v2.component("vae_draw_canvas", html=_HTML, css=_CSS, js=_JS)
@@ -63,5 +69,6 @@ def png_from_data_url(url: str | None) -> bytes | None:
 
 def draw_canvas(key: str) -> bytes | None:
     """Mount the canvas; returns the latest drawing as PNG bytes (None before the first stroke)."""
-    result = _component(key=key, default={"png": None}, on_png_change=lambda: None)
+    texts = {"clear": tr("Clear", "지우기"), "label": tr("drawing canvas", "그림 그리는 곳")}
+    result = _component(key=key, data=texts, default={"png": None}, on_png_change=lambda: None)
     return png_from_data_url(result.get("png") if hasattr(result, "get") else getattr(result, "png", None))

@@ -105,7 +105,10 @@ def test_drawing_on_the_canvas_encodes_it(server, page, tmp_path):
     page.get_by_text("what the encoder sees").wait_for(timeout=30_000)
     wait_idle(page)
     assert page.get_by_text("μ = (").count() >= 1
+    assert page.locator(".draw button").inner_text() == "Clear"
     page.screenshot(path=str(shots_dir(tmp_path) / "encode.png"), full_page=True)
+    page.goto(f"{server}/encode?lang=ko")  # the canvas's own button follows the language too
+    page.locator(".draw button").get_by_text("지우기").wait_for(timeout=30_000)
 
 
 def test_bad_checkpoint_upload_shows_a_message(server, page, tmp_path):

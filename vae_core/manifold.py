@@ -193,7 +193,7 @@ def decoder_layers(model: VAE) -> list[tuple[np.ndarray, np.ndarray]]:
     """The decoder's mean path as (W (out, in), b (out,)) float32 pairs, input to output.
 
     Every layer but the last is followed by the model's activation, the last by a sigmoid;
-    this is all a client needs to run the decoder itself (the latent pad runs it in JS).
+    this is all a client needs to run the decoder itself (the latent plane runs it in JS).
     """
     linears = [m for m in model.decoder if isinstance(m, torch.nn.Linear)] + [model.dec_out]
     return [
