@@ -3,7 +3,11 @@
 The settings form is the page's; this module asks for the trainer's display name (once per
 session), starts a run in the process-wide registry (explorer.training), remembers its id in the
 session and in the URL (`?run=<id>`), and draws its place in the queue and its progress. A
-reloaded page finds the run by the URL, or by the trainer's name once it is given again.
+reloaded page finds the run by the URL, or as this browser's latest run (by its owner secret,
+explorer/owner.py; never by the display name, which anyone can type).
+
+Anyone with a run's link may watch it; its Stop button is drawn only for the browser that started
+it and for the teacher (`controls_for`), and `training.cancel` checks the secret again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import streamlit as st
 
 from vae_core.errors import ConfigError
 
-from . import models, session, state, training
+from . import models, owner, session, state, training
 from .figures import history_figure, latent_scatter
 from .i18n import class_names, tr, tr_text
 
@@ -54,26 +58,41 @@ def trainer_name() -> str | None:
 
 
 def current_job() -> training.TrainingJob | None:
-    """This session's run: from session state, the URL (after a reload), or the trainer's latest."""
+    """This session's run: from session state, the URL (after a reload), or this browser's latest running one.
+    A run someone else started may be watched (by its link), but its trainer name is not taken over."""
+    me = owner.secret(write_cookie=False)
     for run_id in (RUN.get(), st.query_params.get("run")):
         job = training.find(run_id)
         if job is not None:
             RUN.set(job.run_id)
-            if not WHO.is_set():
+            if not WHO.is_set() and job.owned_by(me):
                 WHO.set(job.who)
             return job
-    who = WHO.get()
-    mine = training.jobs_of(who) if who else []
+    mine = training.jobs_of(owner.secret_hash(me))
     if mine and mine[0].running:
         RUN.set(mine[0].run_id)
         st.query_params["run"] = mine[0].run_id
+        if not WHO.is_set():
+            WHO.set(mine[0].who)
         return mine[0]
     return None
 
 
+def is_teacher() -> bool:
+    """This session gave the right teacher key (on the gallery page)."""
+    return bool(session.TEACHER_OK.get())
+
+
+def controls_for(job: training.TrainingJob, secret: str | None) -> bool:
+    """Whether this session may stop the run: the browser that started it, or the teacher."""
+    return job.owned_by(secret) or is_teacher()
+
+
 def start(job: training.TrainingJob) -> None:
-    """Register and start the run; raises ConfigError when its name is taken."""
-    training.submit(job)
+    """Register and start the run as this browser's; raises ConfigError when its name is taken and
+    training.Refused (a ConfigError) when a fair-share limit is reached."""
+    job.owner = owner.my_hash()
+    training.submit(job, teacher=is_teacher())
     RUN.set(job.run_id)
     st.query_params["run"] = job.run_id
     # Seen whatever the scroll position (on a projector the progress may be below the fold).
@@ -111,6 +130,7 @@ STATUS = {
     "evaluating": ("evaluating", "평가 중"),
     "done": ("done", "완료"),
     "failed": ("failed", "실패"),
+    "cancelled": ("cancelled", "취소됨"),
 }
 
 
@@ -121,15 +141,31 @@ def progress(job: training.TrainingJob) -> None:
         st.info(_wait_text(job))
     text = tr_text(job.message) or tr("starting…", "시작하는 중…")
     st.progress(len(job.history) / total, text=f"{tr_text(STATUS[job.status])}: {text}")
-    if job.running and st.button(tr("Stop after this epoch", "이번 에폭 뒤에 멈추기"), key="tr_stop"):
-        job.request_stop()
-        st.toast(
+    me = owner.secret(write_cookie=False)
+    if job.running and controls_for(job, me):
+        queued = job.status == "queued"
+        label = (
+            tr("Cancel (leave the queue)", "취소 (대기열에서 빼기)")
+            if queued
+            else tr("Stop after this epoch", "이번 에폭 뒤에 멈추기")
+        )
+        if st.button(label, key="tr_stop") and training.cancel(job.run_id, me, teacher=is_teacher()):
+            st.toast(
+                tr("Cancelled: the run leaves the queue.", "취소했습니다. 이 실행은 대기열에서 빠집니다.")
+                if queued
+                else tr(
+                    "Stopping after the current epoch; the model will be saved.",
+                    "이번 에폭이 끝나면 멈추고 모델을 저장합니다.",
+                )
+            )
+    elif job.running:
+        st.caption(
             tr(
-                "Stopping after the current epoch; the model will be saved.",
-                "이번 에폭이 끝나면 멈추고 모델을 저장합니다.",
+                "You are watching a run another browser started: only its trainer (or the teacher) can stop it.",
+                "다른 브라우저에서 시작한 실행을 보고 있습니다. 시작한 학생(또는 교사)만 멈출 수 있습니다.",
             )
         )
-    if job.status == "failed":
+    if job.status in ("failed", "cancelled"):
         st.error(tr_text(job.message))
     if job.history:
         st.plotly_chart(history_figure(job.history), width="stretch", key="tr_curves")
@@ -162,3 +198,36 @@ def progress(job: training.TrainingJob) -> None:
                 m=tr_text(job.message),
             )
         )
+
+
+def run_controls(teacher: bool) -> None:
+    """The gallery's list of runs queued or training now; the teacher can cancel any of them."""
+    running = training.active_jobs()
+    if not running:
+        return
+    st.subheader(tr("Training now", "지금 학습 중"))
+    for job in running:
+        c = st.columns([5, 1]) if teacher else [st.container()]
+        # names are what students typed: plain text, never markdown
+        c[0].text(
+            tr(
+                "{m} by {w}: {s}, {e}/{n} epochs",
+                "{m} ({w}): {s}, {e}/{n} 에폭",
+                m=job.name,
+                w=job.who,
+                s=tr_text(STATUS[job.status]),
+                e=len(job.history),
+                n=job.train_cfg.epochs,
+            )
+        )
+        if teacher and c[1].button(
+            tr("Cancel", "취소"),
+            key=f"cancel_{job.run_id}",
+            help=tr(
+                "A queued run leaves the queue; a training run stops after this epoch and is saved.",
+                "대기 중인 실행은 대기열에서 빠지고, 학습 중인 실행은 이번 에폭 뒤에 멈춘 뒤 저장됩니다.",
+            ),
+            width="stretch",
+        ):
+            training.cancel(job.run_id, teacher=True)
+            st.rerun()

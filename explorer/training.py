@@ -8,8 +8,17 @@ Messages are kept in both languages (`both(en, ko)`), because the thread has no 
 
 At most `VAE_EXPLORER_MAX_TRAINING` runs train at once (default 2); the others wait their turn
 and can tell how many runs are ahead and about how long that is. Across server processes the
-limit is kept by `explorer.slots` (lock files in MODELS_DIR/.slots); without it, by a
-semaphore inside this process with the same interface.
+limit is kept by `explorer.slots` (lock files in MODELS_DIR/.slots) or `explorer.redis_slots`;
+without them, by a semaphore inside this process with the same interface (`LocalSlots`).
+
+**A run belongs to the browser that started it.** A job keeps `owner`, the hash of that browser's
+secret (explorer/owner.py); anyone with the run's link may watch it, but only `cancel(run_id,
+secret)` with the owner's secret, or the teacher, stops it. Display names are labels only.
+
+**Fair shares** (`submit` refuses with a bilingual `Refused`): at most `VAE_EXPLORER_RUNS_PER_STUDENT`
+runs (default 1) per browser queued or training, and at most `VAE_EXPLORER_QUEUE_MAX` runs (default
+20) waiting for a slot. Both are counted by this server process (a browser tab stays on one replica);
+the queue also counts the waiters every replica sees in the shared slots.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,48 +43,110 @@ from vae_core.model import VAE, VAEConfig
 from vae_core.pipeline import finish_training
 from vae_core.train import EpochReport, TrainConfig, report_to_dict, train
 
-from . import models
+from . import models, owner
 from .i18n import Text, both
 
 APP_EVAL_K = 100  # importance samples for the final log p(x) of models trained in the app
 KEEP_FINISHED = 200  # finished jobs kept in the registry (for reloads), newest first
 
 
-def max_training() -> int:
+RUNS_PER_STUDENT_ENV = "VAE_EXPLORER_RUNS_PER_STUDENT"
+QUEUE_MAX_ENV = "VAE_EXPLORER_QUEUE_MAX"
+
+
+def _env_int(name: str, default: int, least: int) -> int:
     try:
-        return max(1, int(os.environ.get("VAE_EXPLORER_MAX_TRAINING", "2")))
+        return max(least, int(os.environ.get(name, str(default))))
     except ValueError:
-        return 2
+        return default
+
+
+def max_training() -> int:
+    return _env_int("VAE_EXPLORER_MAX_TRAINING", 2, 1)
+
+
+def runs_per_student() -> int:
+    """How many runs one browser may have queued or training at once (default 1)."""
+    return _env_int(RUNS_PER_STUDENT_ENV, 1, 1)
+
+
+def queue_max() -> int:
+    """How many runs may wait for a training slot (default 20; 0: none wait, a run starts or is refused)."""
+    return _env_int(QUEUE_MAX_ENV, 20, 0)
+
+
+class Refused(ConfigError):
+    """A run not started because of a fair-share limit; `text` says why in both languages."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text[0])
+        self.text = text
 
 
 class LocalSlots:
-    """A first-come first-served counting semaphore inside this process (fallback for explorer.slots)."""
+    """A first-come first-served counting semaphore inside this process (fallback for explorer.slots),
+    with the interface of explorer.slots.TrainingSlots and explorer.redis_slots.RedisSlots."""
 
     def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ConfigError(f"the number of training slots must be 1 or more, not {n}")
         self.n = n
         self._cond = threading.Condition()
         self._holders: set[str] = set()
         self._waiting: list[str] = []
 
     @contextmanager
-    def hold(self, run_id: str):
+    def hold(
+        self,
+        run_id: str | None = None,
+        cancel: threading.Event | None = None,
+        waiting: Callable[[int], None] | None = None,
+        poll: float = 0.25,
+    ) -> Iterator[str | None]:
+        """Wait for a slot in first-come order and hold it for the block; yields None if `cancel` is set
+        while waiting. `waiting(ahead)` is called whenever the number of runs ahead changes."""
+        token = f"{run_id or ''}:{uuid.uuid4().hex[:8]}"
+        got, last = False, None
         with self._cond:
-            self._waiting.append(run_id)
-            while len(self._holders) >= self.n or self._waiting[0] != run_id:
-                self._cond.wait(1.0)
-            self._waiting.pop(0)
-            self._holders.add(run_id)
+            self._waiting.append(token)
+            try:
+                while cancel is None or not cancel.is_set():
+                    ahead = self._waiting.index(token)
+                    if ahead == 0 and len(self._holders) < self.n:
+                        got = True
+                        break
+                    if ahead != last and waiting is not None:
+                        waiting(ahead)
+                    last = ahead
+                    self._cond.wait(poll)
+            finally:
+                self._waiting.remove(token)
+                if got:
+                    self._holders.add(token)
+                self._cond.notify_all()
+        if not got:
+            yield None
+            return
         try:
-            yield
+            yield token
         finally:
             with self._cond:
-                self._holders.discard(run_id)
+                self._holders.discard(token)
                 self._cond.notify_all()
 
-    def ahead(self, run_id: str) -> int:
-        """Runs waiting ahead of this one (0 when it holds a slot or is first in line)."""
+    def busy(self) -> int:
         with self._cond:
-            return self._waiting.index(run_id) if run_id in self._waiting else 0
+            return len(self._holders)
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    def ahead(self, run_id: str) -> int:
+        """Runs waiting ahead of this one (0 when it holds a slot, is first in line, or is unknown)."""
+        mark = f"{run_id}:"
+        with self._cond:
+            return next((i for i, t in enumerate(self._waiting) if t.startswith(mark)), 0)
 
 
 SLOTS = None  # set to a LocalSlots/TrainingSlots to override (tests); else one per models folder
@@ -107,8 +179,9 @@ class TrainingJob:
     model_cfg: dict  # VAEConfig fields except input_shape (taken from the data)
     train_cfg: TrainConfig
     name: str  # model name in the gallery
-    who: str  # display name of the trainer
+    who: str  # display name of the trainer: a label, never a key
     data_dir: str | None = None
+    owner: str = ""  # owner.secret_hash of the browser that started it ("" for the CLI, benches and tests)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     status: str = "queued"  # queued, loading, training, evaluating, done, failed
     message: Text = ("", "")
@@ -119,7 +192,8 @@ class TrainingJob:
     class_names: list[str] = field(default_factory=list)
     submitted: float = field(default_factory=time.time)
     started: float | None = None  # when it got a training slot
-    stop_event: threading.Event = field(default_factory=threading.Event)
+    stop_event: threading.Event = field(default_factory=threading.Event)  # stop after this epoch / leave the queue
+    stopped_by: str | None = None  # "owner" or "teacher", once either asked it to stop
     thread: threading.Thread | None = None
 
     @property
@@ -128,6 +202,10 @@ class TrainingJob:
 
     def request_stop(self) -> None:
         self.stop_event.set()
+
+    def owned_by(self, secret: str | None) -> bool:
+        """Whether `secret` is the secret of the browser that started this run."""
+        return owner.owns(self.owner, secret)
 
     def seconds_per_epoch(self) -> float | None:
         """Measured on this run once it has epochs; before, from a run on the same data."""
@@ -195,7 +273,15 @@ class TrainingJob:
 
     def _run(self) -> None:
         self.message = both("waiting for a free training slot", "학습 자리가 나기를 기다리는 중")
-        with slots().hold(self.run_id):
+        with slots().hold(self.run_id, cancel=self.stop_event) as held:
+            if held is None:  # asked to stop while it waited: it leaves the queue, nothing was trained
+                self.status = "cancelled"
+                self.message = (
+                    both("cancelled by the teacher before it started", "시작하기 전에 교사가 취소했습니다")
+                    if self.stopped_by == "teacher"
+                    else both("cancelled before it started", "시작하기 전에 취소했습니다")
+                )
+                return
             self.started = time.time()
             try:
                 self.status = "loading"
@@ -219,7 +305,14 @@ class TrainingJob:
                     models.enforce_quota(keep=(self.name,))
                 self.out = out
                 n = len(result.history)
-                if result.stopped_early:
+                if result.stopped_early and self.stopped_by == "teacher":
+                    self.message = both(
+                        "saved {m} after {n} epochs (stopped by the teacher)",
+                        "{m} 저장됨: {n} 에폭 (교사가 멈춤)",
+                        m=self.name,
+                        n=n,
+                    )
+                elif result.stopped_early:
                     self.message = both(
                         "saved {m} after {n} epochs (stopped early)",
                         "{m} 저장됨: {n} 에폭 (일찍 멈춤)",
@@ -246,11 +339,45 @@ class TrainingJob:
                 traceback.print_exc()
 
 
-def submit(job: TrainingJob) -> TrainingJob:
-    """Register the job for this process and start its thread. Raises ConfigError if the name is taken."""
+def _fair_share(job: TrainingJob, teacher: bool) -> None:
+    """Refuse the job if its browser has its share of runs, or the queue is full. Called under _JOBS_LOCK."""
+    limit = runs_per_student()
+    mine = [j for j in _JOBS.values() if j.running and job.owner and j.owner == job.owner]
+    if job.owner and not teacher and len(mine) >= limit:
+        raise Refused(
+            both(
+                "Not started: you already have {n} run(s) queued or training, and each student may have {k} at "
+                "a time. Wait until it finishes, or stop it, then start again.",
+                "시작하지 않았습니다: 이미 대기 중이거나 학습 중인 실행이 {n}개 있습니다. 학생마다 한 번에 {k}개까지 "
+                "할 수 있습니다. 끝날 때까지 기다리거나 멈춘 뒤 다시 시작하세요.",
+                n=len(mine),
+                k=limit,
+            )
+        )
+    s = slots()
+    queued = max(s.waiting(), sum(1 for j in _JOBS.values() if j.running and j.status == "queued"))
+    cap = queue_max()
+    if queued >= cap and (queued > 0 or s.busy() >= s.n):
+        raise Refused(
+            both(
+                "Not started: the training queue is full ({q} runs are waiting, at most {c}). Try again in a few "
+                "minutes, when some have finished.",
+                "시작하지 않았습니다: 학습 대기열이 가득 찼습니다(대기 {q}개, 최대 {c}개). 몇 분 뒤 앞선 실행이 "
+                "끝나면 다시 시도하세요.",
+                q=queued,
+                c=cap,
+            )
+        )
+
+
+def submit(job: TrainingJob, *, teacher: bool = False) -> TrainingJob:
+    """Register the job for this process and start its thread. Raises ConfigError if the name is taken,
+    and Refused (a ConfigError) when the job's browser has its share of runs or the queue is full
+    (the teacher is not held to the share per student)."""
     with _JOBS_LOCK:
         if models.name_taken(job.name) or any(j.name == job.name and j.running for j in _JOBS.values()):
             raise ConfigError(f"a model named {job.name!r} already exists or is being trained; choose another name")
+        _fair_share(job, teacher)
         _JOBS[job.run_id] = job
         finished = [k for k, j in sorted(_JOBS.items(), key=lambda kv: -kv[1].submitted) if not j.running]
         for k in finished[KEEP_FINISHED:]:
@@ -260,15 +387,33 @@ def submit(job: TrainingJob) -> TrainingJob:
     return job
 
 
+def cancel(run_id: str | None, secret: str | None = None, *, teacher: bool = False) -> bool:
+    """Stop a run: a queued one leaves the queue, a training one stops after this epoch and is saved.
+    Only the browser that started it (its `secret`) or the teacher may; returns whether it was asked to."""
+    job = find(run_id)
+    if job is None or not job.running:
+        return False
+    if job.owned_by(secret):
+        job.stopped_by = job.stopped_by or "owner"
+    elif teacher:
+        job.stopped_by = "teacher"
+    else:
+        return False
+    job.request_stop()
+    return True
+
+
 def find(run_id: str | None) -> TrainingJob | None:
     with _JOBS_LOCK:
         return _JOBS.get(run_id) if run_id else None
 
 
-def jobs_of(who: str) -> list[TrainingJob]:
-    """This trainer's runs in this process, newest first (to find one after a reload)."""
+def jobs_of(owner_hash: str | None) -> list[TrainingJob]:
+    """The runs the browser with this owner hash started in this process, newest first (found after a reload)."""
+    if not owner_hash:
+        return []
     with _JOBS_LOCK:
-        return sorted((j for j in _JOBS.values() if j.who == who), key=lambda j: -j.submitted)
+        return sorted((j for j in _JOBS.values() if j.owner == owner_hash), key=lambda j: -j.submitted)
 
 
 def active_jobs() -> list[TrainingJob]:

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import models, session, state, training
-from explorer.i18n import tr, tr_text
+from explorer import models, session, state, train_panel
+from explorer.i18n import tr
 from explorer.layout import page_setup
-from explorer.train_panel import STATUS
 from explorer.widgets import show_image
 from vae_core.errors import VAECoreError
 
@@ -60,21 +59,7 @@ entries = models.gallery()
 pin = models.pinned()
 used, quota = sum(e.bytes for e in entries), models.quota_bytes()
 
-running = training.active_jobs()
-if running:
-    st.subheader(tr("Training now", "지금 학습 중"))
-    for job in running:
-        st.markdown(
-            tr(
-                "**{m}** by {w}: {s}, {e}/{n} epochs",
-                "**{m}** ({w}): {s}, {e}/{n} 에폭",
-                m=job.name,
-                w=job.who,
-                s=tr_text(STATUS[job.status]),
-                e=len(job.history),
-                n=job.train_cfg.epochs,
-            )
-        )
+train_panel.run_controls(teacher)  # runs queued or training now; the teacher can cancel them
 
 if not entries:
     st.info(
@@ -170,8 +155,10 @@ with st.expander(tr("Teacher", "교사용")):
     elif teacher:
         st.success(
             tr(
-                "Teacher actions are on: pin a model for everyone (new visitors start with it) or delete models.",
-                "교사 기능이 켜졌습니다. 모델을 모두에게 고정(새로 접속한 학생이 이 모델로 시작)하거나 지울 수 있습니다.",
+                "Teacher actions are on: pin a model for everyone (new visitors start with it), delete models, or "
+                "cancel a run under Training now.",
+                "교사 기능이 켜졌습니다. 모델을 모두에게 고정(새로 접속한 학생이 이 모델로 시작)하거나 지울 수 있고, "
+                "'지금 학습 중'의 실행을 취소할 수 있습니다.",
             )
         )
         if pin and pin not in {e.name for e in entries}:

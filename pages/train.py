@@ -1,12 +1,12 @@
 import streamlit as st
 import torch
 
-from explorer import session, train_panel
+from explorer import owner, session, train_panel
 from explorer.i18n import tr, tr_text
 from explorer.layout import page_setup
 from explorer.models import checked_name
 from explorer.settings_form import apply_defaults, apply_values, configs_from_form, settings_widgets
-from explorer.training import TrainingJob
+from explorer.training import Refused, TrainingJob, runs_per_student
 from vae_core.datasets import DATASETS
 from vae_core.errors import ConfigError
 from vae_core.presets import PRESETS
@@ -14,8 +14,9 @@ from vae_core.presets import PRESETS
 page_setup("Train", "학습")
 
 st.title(tr("Train a VAE", "VAE 학습하기"))
+owner.secret()  # this browser's secret (its runs are its own); kept in a cookie from the first page
 job: TrainingJob | None = train_panel.current_job()
-busy = job is not None and job.running
+busy = job is not None and job.running  # redraw the progress every second; the form stays usable
 cuda = torch.cuda.is_available()
 st.caption(
     (
@@ -47,7 +48,6 @@ dataset = st.selectbox(
     tr("Dataset", "데이터셋"),
     list(DATASETS),
     key=session.TRAIN_DATASET.name,
-    disabled=busy,
     on_change=_dataset_changed,
     format_func=lambda n: DATASETS[n].title,
     help=tr("Choosing a dataset fills in settings that suit it.", "데이터셋을 고르면 그에 맞는 설정이 채워집니다."),
@@ -67,7 +67,6 @@ st.selectbox(
     tr("Preset", "프리셋"),
     ["", *PRESETS],
     key=session.TRAIN_PRESET.name,
-    disabled=busy,
     on_change=_preset_chosen,
     format_func=preset_labels.get,
     help=tr(
@@ -80,25 +79,32 @@ if session.TRAIN_PRESET.get() in PRESETS:
     st.caption(tr_text((preset.note_en, preset.note_ko)))
 
 with st.form("train_form", border=True):
-    values = settings_widgets(dataset, disabled=busy)
+    values = settings_widgets(dataset)
     c = st.columns(4)
-    name = c[0].text_input(tr("Save as", "저장 이름"), key=session.TRAIN_NAME.name, disabled=busy)
+    name = c[0].text_input(tr("Save as", "저장 이름"), key=session.TRAIN_NAME.name)
     c[1].caption(
         tr(
             "Trained models are saved in the class gallery, for everyone.",
             "학습한 모델은 우리 반 갤러리에 저장되어 모두가 볼 수 있습니다.",
         )
     )
-    submitted = c[3].form_submit_button(tr("Train", "학습"), type="primary", disabled=busy, width="stretch")
+    c[2].caption(
+        tr(
+            "Each student may have {k} run(s) queued or training at a time.",
+            "학생마다 한 번에 {k}개까지 대기하거나 학습할 수 있습니다.",
+            k=runs_per_student(),
+        )
+    )
+    submitted = c[3].form_submit_button(tr("Train", "학습"), type="primary", width="stretch")
 
-if submitted and not busy and who is None:
+if submitted and who is None:
     st.error(
         tr(
             "Not started: first type your name above the settings.",
             "시작하지 않았습니다. 먼저 설정 위에 이름을 입력하세요.",
         )
     )
-elif submitted and not busy:
+elif submitted:
     try:
         model_cfg, cfg = configs_from_form(dataset, values)
         if cfg.device == "cuda" and not cuda:
@@ -107,6 +113,8 @@ elif submitted and not busy:
         job = TrainingJob(dataset, model_args, cfg, checked_name(name), who)
         train_panel.start(job)
         busy = True
+    except Refused as exc:  # a fair-share limit: its message says which, in both languages
+        st.error(tr_text(exc.text))
     except ValueError as exc:
         st.error(tr("Not started: {detail}", "시작하지 않았습니다: {detail}", detail=exc))
 

@@ -121,8 +121,11 @@ def test_teacher_key_must_be_set_and_match():
 # ---- pages under AppTest ----
 
 
-def app(page: str = "app.py", **query) -> AppTest:
+def app(page: str = "app.py", owner_secret: str | None = None, **query) -> AppTest:
+    """A new session (a new tab); `owner_secret`: the browser secret its cookie would carry (the same browser)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if owner_secret is not None:
+        at.session_state["owner_secret"] = owner_secret
     at.query_params.update(query)
     at.run()
     return at.switch_page(page).run() if page != "app.py" else at
@@ -270,8 +273,11 @@ def test_a_reloaded_train_page_finds_its_run_and_the_gallery_lists_it(models_dir
     at = at.form_submit_button[0].click().run()
     no_errors(at)
     run_id = at.query_params["run"]
-    reloaded = app("pages/train.py", run=run_id)  # a new session: what a reload of the tab is
+    secret = at.session_state["owner_secret"]
+    reloaded = app("pages/train.py", owner_secret=secret, run=run_id)  # a new session of the same browser: a reload
     assert reloaded.session_state["train_run"] == run_id and reloaded.session_state["trainer"] == "Mina"
+    other = app("pages/train.py", run=run_id)  # another browser with the link watches; its name is not taken over
+    assert other.session_state["train_run"] == run_id and "trainer" not in other.session_state
     job = training.find(run_id)
     job.thread.join(120)
     assert job.status == "done", job.message
