@@ -7,6 +7,7 @@ then rename over the target, so an interrupted save leaves the old file or the n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -23,8 +24,10 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .data import encoder_input, eval_pixels
-from .errors import CheckpointError, ConfigError
-from .model import VAE, VAEConfig
+from .errors import CheckpointError
+from .fields import MAX_HIDDEN
+from .header import SAMPLE_PREFIX, check_header
+from .model import VAE, VAEConfig, weight_bytes
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -44,7 +47,7 @@ def to_levels(x: torch.Tensor, levels: int) -> tuple[torch.Tensor, int]:
 FORMAT = "vae_core.checkpoint/1"
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # larger files are refused before reading
 MAX_HEADER_BYTES = 16 * 1024 * 1024
-SAMPLE_PREFIX = "sample."  # tensors of the stored test-set sample, beside the weights
+HEADER_ALLOWANCE = 1024 * 1024  # room kept for the JSON header (history, metrics, tensor table)
 
 
 @dataclass
@@ -88,6 +91,29 @@ class Checkpoint:
     def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
         """A user's image x in [0, 1] as this model's encoder expects it (binarised models: 0/1)."""
         return encoder_input(x, self.pixels)
+
+
+def checkpoint_bytes(config: VAEConfig, sample_images: int) -> int:
+    """About how large the file of a model with `config` and a stored sample of `sample_images`
+    test images is: float32 weights, uint8 images, int64 labels and the header's allowance."""
+    return weight_bytes(config) + sample_images * (config.input_dim + 8) + HEADER_ALLOWANCE
+
+
+def loadable(config: VAEConfig, sample_images: int) -> bool:
+    """Whether such a checkpoint is within MAX_CHECKPOINT_BYTES, so the app can load it back."""
+    return checkpoint_bytes(config, sample_images) <= MAX_CHECKPOINT_BYTES
+
+
+def largest_loadable_width(config: VAEConfig, sample_images: int) -> int:
+    """The widest hidden size w such that len(config.hidden) layers of w are loadable (0: none)."""
+    lo, hi = 0, MAX_HIDDEN
+    while lo < hi:  # loadable is monotone in w
+        mid = (lo + hi + 1) // 2
+        if loadable(dataclasses.replace(config, hidden=(mid,) * len(config.hidden)), sample_images):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def library_versions() -> dict[str, str]:
@@ -175,7 +201,8 @@ def _check_finite(model: VAE, name: str) -> None:
             raise CheckpointError(f"{name}: weight {key!r} contains NaN or infinite values")
 
 
-def _read_header(data: bytes, name: str) -> dict:
+def _read_header(data: bytes, name: str) -> tuple[dict, dict, int]:
+    """(tensor header, vae_core metadata, length of the data section), parsed and checked."""
     if len(data) == 0:
         raise CheckpointError(f"{name}: the file is empty (0 bytes); choose a vae_core checkpoint (.safetensors)")
     if len(data) < 8:
@@ -187,70 +214,55 @@ def _read_header(data: bytes, name: str) -> dict:
             f"{name}: not a vae_core checkpoint{hint}: it does not start with a safetensors header. "
             "Only files saved by vae_core (.safetensors) can be loaded; PyTorch pickles (.pt/.pth) are refused."
         )
-    try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(f"{name}: not a vae_core checkpoint: its header is not valid JSON") from None
-    meta_raw = header.get("__metadata__", {}).get("vae_core") if isinstance(header, dict) else None
-    if meta_raw is None:
+    header = _json(data[8 : 8 + n], f"{name}: not a vae_core checkpoint: its header is not valid JSON")
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{name}: not a vae_core checkpoint: its header is not a JSON object")
+    extra = header.get("__metadata__")
+    meta_raw = extra.get("vae_core") if isinstance(extra, dict) else None
+    if not isinstance(meta_raw, str):
         raise CheckpointError(f"{name}: a safetensors file, but not one written by vae_core (no 'vae_core' metadata)")
-    try:
-        meta = json.loads(meta_raw)
-    except json.JSONDecodeError:
-        raise CheckpointError(f"{name}: the vae_core metadata is not valid JSON") from None
+    meta = _json(meta_raw, f"{name}: the vae_core metadata is not valid JSON")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
-        raise CheckpointError(f"{name}: checkpoint format {found!r} is not supported (this vae_core reads {FORMAT!r})")
-    return meta
+        raise CheckpointError(
+            f"{name}: checkpoint format {found!r:.60} is not supported (this vae_core reads {FORMAT!r})"
+        )
+    return header, meta, len(data) - 8 - n
+
+
+def _json(text: bytes | str, message: str):
+    try:
+        return json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: also ints of over 4,300 digits
+        raise CheckpointError(message) from None
 
 
 def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
-    """Rebuild a checkpoint from its bytes alone, validating everything. Raises CheckpointError."""
+    """Rebuild a checkpoint from its bytes alone, validating everything. Raises CheckpointError.
+
+    The whole header (metadata types, the config's bounds and the size of the network it
+    declares, every tensor's shape and offsets) is checked before any tensor or model is
+    allocated (vae_core.header), so a crafted file costs no more memory than its own length."""
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(
             f"{name}: {len(data) / 2**20:.1f} MiB is over the {MAX_CHECKPOINT_BYTES // 2**20} MiB limit for checkpoints"
         )
-    meta = _read_header(data, name)
+    header, meta, data_bytes = _read_header(data, name)
+    config = check_header(header, meta, data_bytes, MAX_CHECKPOINT_BYTES, name)
     try:
         tensors = st_load(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{name}: the tensor data is damaged or truncated ({exc})") from None
-    try:
-        config = VAEConfig.from_dict(meta.get("config", {}))
-    except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{name}: its model config is invalid: {exc}") from None
     model = VAE(config)
-    weights = {k: v for k, v in tensors.items() if not k.startswith(SAMPLE_PREFIX)}
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{name}: weights do not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
-    for k, v in weights.items():
-        if v.shape != expected[k].shape or not v.dtype.is_floating_point:
-            raise CheckpointError(
-                f"{name}: weight {k!r} has shape {tuple(v.shape)} {v.dtype}, "
-                f"the config needs {tuple(expected[k].shape)} float"
-            )
-    model.load_state_dict({k: v.float() for k, v in weights.items()})
+    model.load_state_dict({k: v.float() for k, v in tensors.items() if not k.startswith(SAMPLE_PREFIX)})
     _check_finite(model, name)
     model.eval()
     images, labels = tensors.get(SAMPLE_PREFIX + "images"), tensors.get(SAMPLE_PREFIX + "labels")
     if images is not None:
-        levels = meta.get("dataset", {}).get("levels", 255) if isinstance(meta.get("dataset"), dict) else 255
-        ok = (
-            isinstance(levels, int)
-            and 1 <= levels <= 255
-            and (images.numel() == 0 or int(images.max()) <= levels)
-            and images.dtype == torch.uint8
-            and labels is not None
-            and images.ndim == 4
-            and tuple(images.shape[1:]) == tuple(config.input_shape)
-            and labels.shape == (images.shape[0],)
-        )
-        if not ok:
-            raise CheckpointError(f"{name}: its stored test sample does not match the model's input shape")
+        levels = meta.get("dataset", {}).get("levels", 255)
+        if images.numel() and int(images.max()) > levels:
+            raise CheckpointError(f"{name}: its stored test sample has pixel values above its levels ({levels})")
+        labels = labels.to(torch.int64)
     return Checkpoint(model=model, meta=meta, sample_levels=images, sample_labels=labels, path=name)
 
 

@@ -116,6 +116,32 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return parse_ints("hidden", text, spec_of(next(f for f in fields(VAEConfig) if f.name == "hidden")))
 
 
+def param_shapes(config: VAEConfig) -> dict[str, tuple[int, ...]]:
+    """The state_dict's tensor shapes of `VAE(config)`, by arithmetic alone (nothing allocated),
+    so a checkpoint's declared network can be sized before it is built."""
+    h, d, k = list(config.hidden), config.input_dim, config.latent_dim
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def linear(prefix: str, w_in: int, w_out: int) -> None:
+        shapes[f"{prefix}.weight"], shapes[f"{prefix}.bias"] = (w_out, w_in), (w_out,)
+
+    for i, (w_in, w_out) in enumerate(zip([d, *h][:-1], h)):
+        linear(f"encoder.{2 * i}", w_in, w_out)  # each Linear is followed by its activation
+    linear("enc_out", h[-1], 2 * k)
+    rev = list(reversed(h))
+    for i, (w_in, w_out) in enumerate(zip([k, *rev][:-1], rev)):
+        linear(f"decoder.{2 * i}", w_in, w_out)
+    linear("dec_out", h[0], d)
+    if config.learned_variance:
+        linear("dec_logvar", h[0], d)
+    return shapes
+
+
+def weight_bytes(config: VAEConfig) -> int:
+    """Bytes of the network's float32 weights (as checkpoints store them)."""
+    return 4 * sum(math.prod(s) for s in param_shapes(config).values())
+
+
 class VAEOutput(NamedTuple):
     mu: torch.Tensor  # (B, latent_dim) posterior mean
     logvar: torch.Tensor  # (B, latent_dim) posterior log-variance
