@@ -252,6 +252,10 @@ TEACHER_KEY_INPUT = Key(
     "teacher_key_input", str, "", "The box the teacher key is typed in (emptied after).", widget=True
 )
 TEACHER_TRIED = Key("teacher_tried", bool, False, "A teacher key was tried (a wrong one shows a message).")
+TEACHER_FAILS = Key("teacher_fails", int, 0, "Wrong teacher keys tried in this session (the throttle counts them).")
+TEACHER_WAIT_UNTIL = Key(
+    "teacher_wait_until", float, 0.0, "No teacher key is checked before this time (epoch seconds): the throttle."
+)
 
 
 def declared() -> list[Key | Family]:

@@ -24,10 +24,10 @@ the queue also counts the waiters every replica sees in the shared slots.
 from __future__ import annotations
 
 import heapq
+import logging
 import os
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,13 +38,16 @@ import torch
 
 from vae_core.data import load_dataset
 from vae_core.elbo import seeded_generator
-from vae_core.errors import ConfigError, VAECoreError
+from vae_core.errors import ConfigError, DataUnavailableError, VAECoreError
 from vae_core.model import VAE, VAEConfig
 from vae_core.pipeline import finish_training
 from vae_core.train import EpochReport, TrainConfig, report_to_dict, train
 
 from . import models, owner
 from .i18n import Text, both
+from .plain import public
+
+log = logging.getLogger(__name__)
 
 APP_EVAL_K = 100  # importance samples for the final log p(x) of models trained in the app
 KEEP_FINISHED = 200  # finished jobs kept in the registry (for reloads), newest first
@@ -298,11 +301,11 @@ class TrainingJob:
                 _EPOCH_SECONDS[self.dataset] = (time.time() - t0) / max(1, len(result.history))
                 self.status = "evaluating"
                 self.message = both("scoring on the test set", "테스트 세트로 평가하는 중")
-                with _JOBS_LOCK:  # one save at a time in this process: names and quota stay consistent
+                with _JOBS_LOCK, models.quota_lock():  # one save at a time: names and quota stay consistent
                     out = self._save_path()
                     finish_training(out, result, data, self.train_cfg, eval_k=APP_EVAL_K, command="app")
-                    models.describe(out, self.who)
-                    models.enforce_quota(keep=(self.name,))
+                    models.describe(out, self.who, owner=self.owner or None)  # the quota share counts by it
+                    models.admit(self.name)  # or QuotaFull: the new model is not kept, nothing else deleted
                 self.out = out
                 n = len(result.history)
                 if result.stopped_early and self.stopped_by == "teacher":
@@ -322,9 +325,23 @@ class TrainingJob:
                 else:
                     self.message = both("saved {m} after {n} epochs", "{m} 저장됨: {n} 에폭", m=self.name, n=n)
                 self.status = "done"
-            except VAECoreError as exc:  # bad settings, missing data, divergence: the detail says which
+            except models.QuotaFull as exc:
                 self.status = "failed"
-                self.message = both("training failed: {d}", "학습 실패: {d}", d=exc)
+                self.message = exc.text
+            except DataUnavailableError as exc:  # the folders searched are the server's: the log has them
+                log.warning("run %s: %s", self.run_id, exc)
+                self.status = "failed"
+                self.message = both(
+                    "training failed: the {d} dataset is not on this server and cannot be downloaded here. Ask "
+                    "whoever runs the server to install it, or choose another dataset.",
+                    "학습 실패: 이 서버에 {d} 데이터셋이 없고 여기서 내려받을 수도 없습니다. 서버를 운영하는 사람에게 "
+                    "설치를 부탁하거나 다른 데이터셋을 고르세요.",
+                    d=self.dataset,
+                )
+            except VAECoreError as exc:  # bad settings, divergence: the detail says which (no server paths)
+                log.warning("run %s: %s", self.run_id, exc)
+                self.status = "failed"
+                self.message = both("training failed: {d}", "학습 실패: {d}", d=public(exc))
             except torch.OutOfMemoryError:
                 self.status = "failed"
                 self.message = both(
@@ -334,9 +351,10 @@ class TrainingJob:
             except Exception as exc:  # keep the app up; show what happened
                 self.status = "failed"
                 self.message = both(
-                    "training failed unexpectedly: {d!r}", "예상하지 못한 이유로 학습이 실패했습니다: {d!r}", d=exc
+                    "training failed unexpectedly; the server's log has the detail",
+                    "예상하지 못한 이유로 학습이 실패했습니다. 자세한 내용은 서버 로그에 있습니다",
                 )
-                traceback.print_exc()
+                log.exception("run %s failed unexpectedly (%s)", self.run_id, type(exc).__name__)
 
 
 def _fair_share(job: TrainingJob, teacher: bool) -> None:

@@ -4,7 +4,8 @@ import torch
 from explorer import owner, session, train_panel
 from explorer.i18n import tr, tr_text
 from explorer.layout import page_setup
-from explorer.models import checked_name
+from explorer.models import checked_name, size_refusal
+from explorer.plain import plain
 from explorer.settings_form import apply_defaults, apply_values, configs_from_form, settings_widgets
 from explorer.training import Refused, TrainingJob, runs_per_student
 from vae_core.datasets import DATASETS
@@ -109,14 +110,18 @@ elif submitted:
         model_cfg, cfg = configs_from_form(dataset, values)
         if cfg.device == "cuda" and not cuda:
             raise ConfigError("no CUDA GPU is present: choose auto or cpu")
-        model_args = {k: v for k, v in model_cfg.to_dict().items() if k != "input_shape"}
-        job = TrainingJob(dataset, model_args, cfg, checked_name(name), who)
-        train_panel.start(job)
-        busy = True
+        too_big = size_refusal(model_cfg)  # a file the app could not load back is never trained
+        if too_big is not None:
+            st.error(tr_text(too_big))
+        else:
+            model_args = {k: v for k, v in model_cfg.to_dict().items() if k != "input_shape"}
+            job = TrainingJob(dataset, model_args, cfg, checked_name(name), who)
+            train_panel.start(job)
+            busy = True
     except Refused as exc:  # a fair-share limit: its message says which, in both languages
         st.error(tr_text(exc.text))
-    except ValueError as exc:
-        st.error(tr("Not started: {detail}", "시작하지 않았습니다: {detail}", detail=exc))
+    except ValueError as exc:  # the detail may echo what was typed: shown as plain text
+        st.error(tr("Not started: {detail}", "시작하지 않았습니다: {detail}", detail=plain(str(exc))))
 
 
 @st.fragment(run_every=1.0 if busy else None)

@@ -177,7 +177,7 @@ def test_gallery_quota_smoke(models_dir):
     from bench import gallery_quota
     from explorer import models
 
-    r = gallery_quota.main(["--runs", "3", "--quota-mb", "0.001", "--hidden", "16"])
+    r = gallery_quota.main(["--runs", "3", "--quota-mb", "0.1", "--hidden", "16"])  # room for 2 of ~38 KB
     assert r["pinned_kept"] and r["shipped_untouched"] and r["newest_kept"]
-    assert r["kept_models"] == ["run-000", "run-002"]  # the pinned one and the one just saved
-    assert models.MODELS_DIR == models_dir and "VAE_EXPLORER_QUOTA_MB" not in os.environ  # left as it was
+    assert r["kept_models"] == ["run-000", "run-002"]  # the pinned one and the one just saved (run-001 evicted)
+    assert models.MODELS_DIR == models_dir and "VAE_EXPLORER_GRACE_HOURS" not in os.environ  # left as it was

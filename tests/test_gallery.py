@@ -70,15 +70,16 @@ def test_gallery_lists_models_newest_first_with_their_description(models_dir):
     assert models.name_taken("newer") and not models.name_taken("other")
 
 
-def test_quota_removes_the_oldest_unpinned_models_first_and_never_shipped_ones(models_dir):
+def test_quota_removes_the_oldest_unpinned_models_first_and_never_shipped_ones(models_dir, monkeypatch):
     before = shipped_digest()
     for i in range(6):
-        put_model(f"m{i}", created=1000.0 + i)
+        put_model(f"m{i}", created=1000.0 + i)  # all far older than the grace period
     size = models.gallery()[0].bytes
     models.set_pin("m0")  # the oldest, but pinned
-    removed = models.enforce_quota(limit=3 * size + size // 2, keep=("m1",))  # room for 3
-    assert removed == ["m2", "m3", "m4"]
-    assert sorted(e.name for e in models.gallery()) == ["m0", "m1", "m5"]
+    monkeypatch.setenv("VAE_EXPLORER_QUOTA_MB", str((3 * size + size // 2) / 1e6))  # room for 3
+    removed = models.admit("m5")  # the new one: only what it needs goes, at most evict_max()
+    assert removed == ["m1", "m2", "m3"]
+    assert sorted(e.name for e in models.gallery()) == ["m0", "m4", "m5"]
     assert sum(e.bytes for e in models.gallery()) <= 3 * size + size // 2
     assert shipped_digest() == before
     assert models.pinned() == "m0"
