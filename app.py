@@ -6,6 +6,7 @@ from explorer import state
 from explorer.i18n import both, tr, tr_text
 from explorer.join import join_screen
 from explorer.layout import main_figure, page_setup, presenting
+from explorer.plain import plain
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
 
@@ -128,7 +129,7 @@ with card:
             n=ds.get("n_train", "?"),
             t=metrics.get("n_test", "?"),
         )
-        + (tr("Note: {x}.", "참고: {x}.", x=ds["note"]) if ds.get("note") else "")
+        + (tr("Note: {x}.", "참고: {x}.", x=plain(ds["note"])) if ds.get("note") else "")
     )
 with picture:
     mosaic, _, _ = state.cached_manifold(act.key, act.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())

@@ -9,6 +9,7 @@ from vae_core.errors import VAECoreError
 
 from . import models, session, state
 from .i18n import tr
+from .plain import plain, public
 
 
 def picker_key(model_id: str) -> str:
@@ -45,7 +46,7 @@ def _on_upload() -> None:
     try:
         ref = state.add_upload(up.name, up.getvalue())
     except VAECoreError as exc:
-        session.UPLOAD_ERROR.set(str(exc))
+        session.UPLOAD_ERROR.set(public(exc))
         return
     session.UPLOAD_ERROR.clear()
     state.set_active(ref)
@@ -77,7 +78,7 @@ def model_picker() -> state.Active:
             tr(
                 "{d} · {lik} · latent {z} · {e} epochs",
                 "{d} · {lik} · 잠재 차원 {z} · {e} 에폭",
-                d=ds.get("name", "?"),
+                d=plain(ds.get("name", "?")),
                 lik=cfg.likelihood,
                 z=cfg.latent_dim,
                 e=len(meta.get("history", [])),
@@ -99,6 +100,7 @@ def model_picker() -> state.Active:
             )
             if session.UPLOAD_ERROR.get() is not None:
                 st.error(
-                    tr("This file was not loaded: ", "이 파일은 불러오지 않았습니다: ") + session.UPLOAD_ERROR.get()
+                    tr("This file was not loaded: ", "이 파일은 불러오지 않았습니다: ")
+                    + plain(session.UPLOAD_ERROR.get())
                 )
     return state.active()

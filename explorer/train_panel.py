@@ -20,6 +20,7 @@ from vae_core.errors import ConfigError
 from . import models, owner, session, state, training
 from .figures import history_figure, latent_scatter
 from .i18n import class_names, tr, tr_text
+from .plain import plain
 
 RUN, WHO, WHO_INPUT = session.TRAIN_RUN, session.TRAINER, session.TRAINER_INPUT
 
@@ -40,7 +41,7 @@ def trainer_name() -> str | None:
             tr(
                 "Your models are saved in the class gallery as **{w}**.",
                 "모델은 **{w}** 이름으로 우리 반 갤러리에 저장됩니다.",
-                w=who,
+                w=plain(who),
             )
         )
         return who
@@ -53,7 +54,7 @@ def trainer_name() -> str | None:
         placeholder=tr("for example Mina", "예: 김민아"),
     )
     if session.TRAINER_ERROR.get() is not None:
-        st.error(tr("Name not accepted: ", "이름을 쓸 수 없습니다: ") + session.TRAINER_ERROR.get())
+        st.error(tr("Name not accepted: ", "이름을 쓸 수 없습니다: ") + plain(session.TRAINER_ERROR.get()))
     return None
 
 
@@ -100,7 +101,7 @@ def start(job: training.TrainingJob) -> None:
         tr(
             "Training {m} started: its progress is below the settings.",
             "{m} 학습을 시작했습니다. 진행 상황은 설정 아래에 있습니다.",
-            m=job.name,
+            m=plain(job.name),
         )
     )
 

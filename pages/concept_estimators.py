@@ -5,6 +5,7 @@ import torch
 from explorer.concept_figures import variance_figure
 from explorer.i18n import tr
 from explorer.layout import figure_height, main_figure, page_setup, presenting
+from explorer.plain import shown
 from explorer.shared import shared
 from vae_core.errors import VAECoreError
 from vae_core.estimators import DEFAULT_LS, measure
@@ -67,7 +68,7 @@ try:
     with st.spinner(tr("Drawing ε…", "ε를 뽑는 중…")):
         r = measured(act.key, ckpt, int(n_images), int(repeats), int(seed))
 except VAECoreError as exc:
-    st.error(tr("Could not measure: {e}", "측정할 수 없습니다: {e}", e=exc))
+    st.error(tr("Could not measure: {e}", "측정할 수 없습니다: {e}", e=shown(exc)))
     st.stop()
 
 table = pd.DataFrame(

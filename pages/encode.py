@@ -10,6 +10,7 @@ from explorer.draw_canvas import draw_canvas
 from explorer.figures import latent_scatter
 from explorer.i18n import class_names, tr
 from explorer.layout import page_setup
+from explorer.plain import shown
 from explorer.widgets import show_image
 from vae_core.data import encoder_input
 from vae_core.errors import VAECoreError
@@ -87,7 +88,7 @@ def read_image() -> torch.Tensor | None:
             return None
         x = image_bytes_to_input(data, cfg.input_shape, polarity, dataset)
     except VAECoreError as exc:
-        st.error(tr("This image could not be used: ", "이 이미지는 쓸 수 없습니다: ") + f"{name or ''}: {exc}")
+        st.error(tr("This image could not be used: ", "이 이미지는 쓸 수 없습니다: ") + shown(f"{name or ''}: {exc}"))
         return None
     if pixels in ("static", "dynamic"):  # the model saw 0/1 pixels only: give it the same
         x = encoder_input(x, pixels)

@@ -3,6 +3,7 @@ import streamlit as st
 from explorer import session, state
 from explorer.i18n import tr
 from explorer.layout import figure_height, main_figure, page_setup, presenting
+from explorer.plain import shown
 from explorer.widgets import cached_manifold_figure, cached_png
 from vae_core.errors import VAECoreError
 from vae_core.manifold import MAX_GRID, data_range
@@ -86,7 +87,7 @@ def grid_view() -> None:
     try:
         mosaic, z1, z2 = state.cached_manifold(act.key, ckpt, n, spacing, tuple(lo), tuple(hi), rest)
     except VAECoreError as exc:
-        st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + str(exc))
+        st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + shown(exc))
         return
     grid = (n, spacing, tuple(lo), tuple(hi), rest)
     fig = cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels, presenting())
