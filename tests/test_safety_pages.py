@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, wait_for
+from helpers import ROOT, shown_texts, wait_for
 from streamlit.testing.v1 import AppTest
 
 from explorer import models, training
@@ -24,7 +24,7 @@ INTERNALS = [SERVER_PATH, re.compile(r"Traceback"), re.compile(r"\b\w+(Error|Exc
 def rendered(at: AppTest) -> list[str]:
     out = [str(el.value) for kind in TEXT_ELEMENTS for el in getattr(at, kind)]
     out += [str(el.label) for el in at.button] + [str(t.value) for t in at.toast]
-    return out
+    return out + [text for root in (at.main, at.sidebar) for _, text in shown_texts(root)]
 
 
 def assert_no_internals(at: AppTest) -> None:
