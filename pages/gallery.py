@@ -3,6 +3,7 @@ import os
 import time
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from explorer import models, session, state, train_panel
@@ -172,27 +173,31 @@ def teacher_usage() -> None:
     """Who uses how much of the quota, and the models the quota removed."""
     use = models.usage()
     st.markdown(tr("**Storage by student**", "**학생별 저장 공간**"))
-    st.dataframe(
-        {
-            tr("Student", "학생"): [who for who, _, _ in use.by_student.values()],
-            tr("Models", "모델 수"): [n for _, n, _ in use.by_student.values()],
-            "MB": [round(b / 1e6, 2) for _, _, b in use.by_student.values()],
-        },
-        hide_index=True,
+    student = tr("Student", "학생")
+    st.table(  # an HTML table; its cells are markdown, so names go through plain()
+        pd.DataFrame(
+            {
+                student: [plain(who) for who, _, _ in use.by_student.values()],
+                tr("Models", "모델 수"): [n for _, n, _ in use.by_student.values()],
+                "MB": [f"{b / 1e6:.2f}" for _, _, b in use.by_student.values()],
+            }
+        ).set_index(student)
     )
     st.markdown(tr("**Removed by the quota**", "**저장 공간 규칙으로 지운 모델**"))
     removed = models.evictions()
     if not removed:
         st.caption(tr("No model has been removed.", "지운 모델이 없습니다."))
     else:
-        st.dataframe(
-            {
-                tr("Model", "모델"): [str(r.get("name")) for r in removed],
-                tr("Trained by", "학습한 사람"): [str(r.get("who")) for r in removed],
-                tr("Removed", "지운 때"): [when(float(r.get("when") or 0)) for r in removed],
-                tr("For", "대신 저장된 모델"): [str(r.get("for")) for r in removed],
-            },
-            hide_index=True,
+        name = tr("Model", "모델")
+        st.table(
+            pd.DataFrame(
+                {
+                    name: [plain(r.get("name")) for r in removed],
+                    tr("Trained by", "학습한 사람"): [plain(r.get("who")) for r in removed],
+                    tr("Removed", "지운 때"): [when(float(r.get("when") or 0)) for r in removed],
+                    tr("For", "대신 저장된 모델"): [plain(r.get("for")) for r in removed],
+                }
+            ).set_index(name)
         )
 
 

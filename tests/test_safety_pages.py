@@ -87,9 +87,9 @@ def test_the_teacher_reads_usage_and_the_eviction_log(models_dir, monkeypatch):
     assert models.admit("new-one") == ["old-one"]
     at = teacher(app("pages/gallery.py"), "s3cret")
     assert_no_internals(at)
-    tables = [df.value for df in at.dataframe]
-    assert any("old-one" in df.to_string() and "new-one" in df.to_string() for df in tables)  # the log
-    assert any("Mina" in df.to_string() for df in tables)  # usage by student
+    tables = [t.value.reset_index().to_string() for t in at.table]
+    assert any("old-one" in t and "new-one" in t and "Jun" in t for t in tables)  # the log
+    assert any("Mina" in t for t in tables)  # usage by student
 
 
 def test_teacher_key_guesses_are_slowed_after_a_few(models_dir, monkeypatch):
