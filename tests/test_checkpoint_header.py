@@ -263,7 +263,7 @@ def load_or_refuse(blob: bytes) -> None:
         tracemalloc.stop()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fuzz_any_header_is_loaded_or_refused_plainly(data):
     load_or_refuse(crafted(data))
@@ -286,6 +286,7 @@ def peak_rss_of_fuzz(examples: int) -> int:
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024  # Linux: kilobytes
 
 
+@pytest.mark.slow  # a fresh interpreter and 60 examples: ~15 s
 def test_fuzz_peak_memory_stays_small_in_a_fresh_process():
     # torch allocates outside Python's heap, so tracemalloc cannot see a network built from a
     # crafted config: the peak RSS of a fresh interpreter can (870 MB for the file).
