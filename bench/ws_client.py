@@ -32,6 +32,7 @@ class RunResult:
         self.widgets: dict[str, tuple[str, str, str]] = {}  # widget id -> (element type, label, fragment id)
         self.options: dict[str, list[str]] = {}  # widget id -> its options as shown (radio, selectbox, ...)
         self.status: int | None = None
+        self.auto_reruns: list[tuple[float, str]] = []  # (interval s, fragment id) of st.fragment(run_every=...)
         self.seconds = 0.0
 
 
@@ -121,14 +122,16 @@ class StreamlitClient:
                             raise RuntimeError(fwd.file_urls_response.error_msg)
                         return list(fwd.file_urls_response.file_urls)
 
-    async def run(self, page: str = "", fragment_id: str = "", timeout: float = 60.0) -> RunResult:
+    async def run(
+        self, page: str = "", fragment_id: str = "", timeout: float = 60.0, query_string: str = ""
+    ) -> RunResult:
         """Rerun the page (or only one fragment of it, as a browser does for widgets inside one)."""
         if page != self.page:  # a page switch: the old page's widgets are gone
             self.widgets = {}
         self.page = page
         msg = BackMsg()
         rerun = msg.rerun_script
-        rerun.query_string = ""
+        rerun.query_string = query_string
         rerun.page_name = page
         if page in self.pages:
             rerun.page_script_hash = self.pages[page]
@@ -154,6 +157,8 @@ class StreamlitClient:
                     kind = fwd.WhichOneof("type")
                 if kind == "new_session":
                     self.session_id = fwd.new_session.initialize.session_id or self.session_id
+                elif kind == "auto_rerun":  # a browser starts a timer that reruns the fragment
+                    result.auto_reruns.append((fwd.auto_rerun.interval, fwd.auto_rerun.fragment_id))
                 elif kind == "navigation":
                     for p in fwd.navigation.app_pages:
                         self.pages[p.url_pathname] = p.page_script_hash

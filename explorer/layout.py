@@ -42,6 +42,7 @@ PAGES = [
     PageEntry("pages/manifold.py", "Manifold", "매니폴드", ":material/grid_on:"),
     PageEntry("pages/walk.py", "Walk", "잠재 공간 걷기", ":material/open_with:"),
     PageEntry("pages/encode.py", "Encode your own", "내 그림 인코딩", ":material/draw:"),
+    PageEntry("pages/class_board.py", "Class board", "우리 반 보드", ":material/hub:"),
     PageEntry("pages/metrics.py", "Samples and metrics", "샘플과 지표", ":material/monitoring:"),
     # Concepts: the paper's ideas made visible.
     PageEntry("pages/concept_reparam.py", "Concepts: reparameterisation", "개념: 재매개변수화", ":material/casino:"),

@@ -258,6 +258,22 @@ TEACHER_WAIT_UNTIL = Key(
 )
 
 
+# ---- Class board (pages/class_board.py, explorer/class_board.py; Encode's "send to the class") ----
+
+BOARD_NAME = Key("board_name", str, "", "The display name this session sends to the class board with.", widget=True)
+BOARD_LABEL = Key("board_label", str, "", "The class the student says a drawing is ('' for none).", widget=True)
+BOARD_SENT = Key("board_sent", tuple, None, "(kind, text) of the last send to the board: 'ok' or 'refused'.")
+BOARD_PICK = Key("board_pick", int, None, "The submission shown large on the class board (its id), or None.")
+BOARD_CLICK = Key("board_click", object, None, "The board chart's selection (read in its callback).", widget=True)
+BOARD_ANSWER_CLICK = Key(
+    "board_answer_click", object, None, "The answer plane's selection (read in its callback).", widget=True
+)
+BOARD_ANSWER_SENT = Key("board_answer_sent", tuple, None, "(kind, text) of the last answer given: 'ok' or 'refused'.")
+BOARD_PROMPT = Key("board_prompt", str, "", "The teacher's question as typed.", widget=True)
+BOARD_TARGET = Key("board_target", int, -1, "The class a question's true answer is (-1: none).", widget=True)
+BOARD_LAST_POLL = Key("board_last_poll", float, 0.0, "When a student's board last redrew for new submissions.")
+
+
 def declared() -> list[Key | Family]:
     """Every key and family declared here (tests check names are unique and modules use them)."""
     out: list[Key | Family] = []

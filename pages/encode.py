@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer import class_board, session, state
 from explorer import latent_plane as plane
-from explorer import session, state
 from explorer.draw_canvas import draw_canvas
 from explorer.figures import latent_scatter
 from explorer.i18n import class_names, tr
@@ -121,6 +121,7 @@ if x is not None:
         show_image(seen, tr("what the encoder sees", "인코더가 보는 이미지"), 140, a)
         show_image(state.decode_one(ckpt, mu), tr("reconstruction (decoded μ)", "재구성 (μ를 디코딩)"), 140, b)
         st.markdown(f"μ = ({', '.join(f'{v:.2f}' for v in mu)})  \nσ = ({', '.join(f'{v:.3f}' for v in sigma)})")
+        class_board.send_panel(ckpt, seen, mu, sigma)
 with right:
     if star:
         st.caption(
