@@ -148,7 +148,7 @@ async def run(students: int, seconds: float, submissions: int, gap: float) -> di
     }
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=60)
     ap.add_argument("--seconds", type=float, default=20.0)
@@ -158,7 +158,9 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     if not (1 <= a.students <= 200 and 1 <= a.seconds <= 600 and 0 <= a.submissions <= 200):
         ap.error("--students 1..200, --seconds 1..600, --submissions 0..200")
-    report("class_board", asyncio.run(run(a.students, a.seconds, a.submissions, a.gap)), a.out)
+    results = asyncio.run(run(a.students, a.seconds, a.submissions, a.gap))
+    report("class_board", results, a.out)
+    return results
 
 
 if __name__ == "__main__":

@@ -55,6 +55,18 @@ def refusal_text(exc: Exception) -> str:
 # ---- sending (Encode) ----
 
 
+def _on_name() -> None:
+    session.BOARD_NAME.set(session.BOARD_NAME_INPUT.get().strip())
+
+
+def name_input(container=None) -> None:
+    """The student's display name, kept across pages (a widget's own key is dropped on a page without it)."""
+    session.BOARD_NAME_INPUT.set(session.BOARD_NAME.get())
+    (container or st).text_input(
+        tr("Your name", "내 이름"), key=session.BOARD_NAME_INPUT.name, on_change=_on_name, max_chars=30
+    )
+
+
 def send(image: np.ndarray, mu, sigma) -> None:
     """Widget callback of "Send to the class": the store refuses what breaks a rule, and the page says why."""
     label = session.BOARD_LABEL.get() or None
@@ -82,7 +94,7 @@ def send_panel(ckpt: Checkpoint, image: np.ndarray, mu, sigma) -> None:
     with st.container(border=True):
         st.markdown("**" + tr("Send to the class board", "반 보드에 보내기") + "**")
         cols = st.columns(2)
-        cols[0].text_input(tr("Your name", "내 이름"), key=session.BOARD_NAME.name, max_chars=30)
+        name_input(cols[0])
         cols[1].selectbox(
             tr("This is a … (optional)", "이것은 … (선택)"),
             ["", *raw],
@@ -157,8 +169,8 @@ def _xy(v) -> tuple[float, float]:
 
 
 def _present(fig: go.Figure, presenting: bool) -> go.Figure:
-    if presenting:  # the box sets the height; ticks and legend large enough for the back of the room
-        fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10, l=10, r=10), font=dict(size=18))
+    if presenting:  # the box sets the height; title, ticks and legend large enough for the back of the room
+        fig.update_layout(height=None, margin=dict(t=50, b=10, l=10, r=10), font=dict(size=18))
     return fig
 
 
@@ -178,7 +190,7 @@ def board_figure(
     the nearest class mean is another class; this browser's own ★ ringed; the picked one's ellipse."""
     names = class_names(ckpt.class_names)
     fig = go.Figure(scatter_traces(s_mu, s_labels, names))
-    fig.update_traces(marker=dict(size=4, opacity=0.35))
+    fig.update_traces(marker=dict(size=5, opacity=0.5))
     means = class_means(s_mu, s_labels, len(names))
     groups: dict[str, list] = {"agree": [], "disagree": []}
     for s in subs:
@@ -206,7 +218,7 @@ def board_figure(
                 mode="markers+text" if not names_hidden else "markers",
                 text=[html.escape(r[0].name) for r in rows] if not names_hidden else None,
                 textposition="top center",
-                textfont=dict(size=13),
+                textfont=dict(size=20 if presenting else 15, color="#111111"),
                 customdata=[r[0].id for r in rows],
                 hovertext=hover,
                 hoverinfo="text",
@@ -257,7 +269,7 @@ def answer_figure(half: float, mine: tuple[float, float] | None, presenting: boo
             x=gx.ravel(),
             y=gy.ravel(),
             mode="markers",
-            marker=dict(size=max(6, 360 // ANSWER_GRID), color="rgba(0,0,0,0)"),
+            marker=dict(size=max(6, 360 // ANSWER_GRID), color="rgba(128,128,128,0.04)"),
             hovertemplate="z=(%{x:.2f}, %{y:.2f})<extra></extra>",
             showlegend=False,
         )

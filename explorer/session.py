@@ -260,7 +260,8 @@ TEACHER_WAIT_UNTIL = Key(
 
 # ---- Class board (pages/class_board.py, explorer/class_board.py; Encode's "send to the class") ----
 
-BOARD_NAME = Key("board_name", str, "", "The display name this session sends to the class board with.", widget=True)
+BOARD_NAME = Key("board_name", str, "", "The display name this session sends to the class board with.")
+BOARD_NAME_INPUT = Key("board_name_input", str, "", "The box the name is typed in (set from BOARD_NAME).", widget=True)
 BOARD_LABEL = Key("board_label", str, "", "The class the student says a drawing is ('' for none).", widget=True)
 BOARD_SENT = Key("board_sent", tuple, None, "(kind, text) of the last send to the board: 'ok' or 'refused'.")
 BOARD_PICK = Key("board_pick", int, None, "The submission shown large on the class board (its id), or None.")

@@ -12,7 +12,7 @@ import os
 import streamlit as st
 
 from . import models, session
-from .i18n import tr
+from .i18n import Text, tr, tr_text
 
 KEY_ENV = "VAE_EXPLORER_TEACHER_KEY"
 
@@ -39,7 +39,7 @@ def _on_key() -> None:
     session.TEACHER_TRIED.set(True)
 
 
-def login(what_en: str, what_ko: str) -> bool:
+def login(what: Text) -> bool:
     """The teacher key box (or why there is none); True when this session is the teacher's."""
     if teacher_key() is None:
         st.caption(
@@ -48,7 +48,7 @@ def login(what_en: str, what_ko: str) -> bool:
                 "the environment variable VAE_EXPLORER_TEACHER_KEY (or teacher_key in .streamlit/secrets.toml).",
                 "이 서버에는 교사 키가 없어 아무도 {w} 수 없습니다. 서버를 시작하는 사람이 환경 변수 "
                 "VAE_EXPLORER_TEACHER_KEY (또는 .streamlit/secrets.toml의 teacher_key)로 정합니다.",
-                w=tr(what_en, what_ko),
+                w=tr_text(what),
             )
         )
         return False

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer import class_board as cb
 from explorer import session, state
 from explorer.class_store import Refused, StoreUnavailable, class_store
-from explorer.i18n import class_names, tr
+from explorer.i18n import both, class_names, tr
 from explorer.layout import figure_height, main_figure, page_setup, presenting
 from explorer.teacher import is_teacher, login
 from explorer.widgets import show_image
@@ -91,46 +91,8 @@ def draw_board() -> None:
     )
 
 
-target = (question.target or {}).get("class") if question else None
-target = target if isinstance(target, int) and 0 <= target < len(names) else None
-with figure:
-    if question is not None:
-        st.subheader(question.prompt, anchor=False)  # plain text: a header, not markdown of the typed text
-    if question is not None and question.state == "revealed":
-        answers = store.answers(BOARD, question.id)
-        st.plotly_chart(
-            cb.reveal_figure(ckpt, s_mu, s_labels, answers, target, me=None if teacher else me, presenting=present),
-            width="stretch",
-            height=figure_height(),
-            key="board_reveal",
-        )
-    elif question is not None and question.state == "open" and not teacher:
-        mine = next((a.value for a in store.answers(BOARD, question.id) if a.who == me), None)
-        if not session.BOARD_NAME.get().strip():
-            st.text_input(tr("Your name", "내 이름"), key=session.BOARD_NAME.name, max_chars=30)
-        st.plotly_chart(
-            cb.answer_figure(cb.plane_half_width(s_mu), cb._xy(mine) if mine is not None else None, present),
-            width="stretch",
-            height=figure_height(),
-            key=session.BOARD_ANSWER_CLICK.name,
-            on_select=functools.partial(on_answer_click, question.id),
-            selection_mode="points",
-            config={"scrollZoom": False, "displaylogo": False, "displayModeBar": False},
-        )
-        sent = session.BOARD_ANSWER_SENT.pop()
-        if sent:
-            (st.success if sent[0] == "ok" else st.error)(sent[1])
-        elif mine is None:
-            st.info(tr("Answer mode: click once on the plane.", "답하기: 평면을 한 번 클릭하세요."))
-    else:
-        if question is not None and question.state == "open":
-            st.metric(tr("Answers so far", "지금까지 받은 답"), question.answers)
-        elif question is not None:
-            st.caption(tr("The question is closed.", "질문을 마감했습니다."))
-        draw_board()
-
-if question is not None and question.state == "revealed":
-    answers = store.answers(BOARD, question.id)
+def how_far(answers) -> None:
+    """The reveal in words: how far the class's answers were from the true answer."""
     if target is not None and (s_labels == target).any():
         m = s_mu[s_labels == target][:, :2].mean(0)
         spread = answer_spread(np.array([cb._xy(a.value) for a in answers]).reshape(-1, 2), m)
@@ -153,6 +115,45 @@ if question is not None and question.state == "revealed":
             )
     else:
         st.markdown(tr("**{n} answers.**", "**답 {n}개.**", n=len(answers)))
+
+
+target = (question.target or {}).get("class") if question else None
+target = target if isinstance(target, int) and 0 <= target < len(names) else None
+with figure:
+    if question is not None:
+        st.subheader(question.prompt, anchor=False)  # plain text: a header, not markdown of the typed text
+    if question is not None and question.state == "revealed":
+        answers = store.answers(BOARD, question.id)
+        how_far(answers)  # above the figure: what the back of the room reads first
+        st.plotly_chart(
+            cb.reveal_figure(ckpt, s_mu, s_labels, answers, target, me=None if teacher else me, presenting=present),
+            width="stretch",
+            height=figure_height(),
+            key="board_reveal",
+        )
+    elif question is not None and question.state == "open" and not teacher:
+        mine = next((a.value for a in store.answers(BOARD, question.id) if a.who == me), None)
+        cb.name_input()
+        st.plotly_chart(
+            cb.answer_figure(cb.plane_half_width(s_mu), cb._xy(mine) if mine is not None else None, present),
+            width="stretch",
+            height=figure_height(),
+            key=session.BOARD_ANSWER_CLICK.name,
+            on_select=functools.partial(on_answer_click, question.id),
+            selection_mode="points",
+            config={"scrollZoom": False, "displaylogo": False, "displayModeBar": False},
+        )
+        sent = session.BOARD_ANSWER_SENT.pop()
+        if sent:
+            (st.success if sent[0] == "ok" else st.error)(sent[1])
+        elif mine is None:
+            st.info(tr("Answer mode: click once on the plane.", "답하기: 평면을 한 번 클릭하세요."))
+    else:
+        if question is not None and question.state == "open":
+            st.metric(tr("Answers so far", "지금까지 받은 답"), question.answers)
+        elif question is not None:
+            st.caption(tr("The question is closed.", "질문을 마감했습니다."))
+        draw_board()
 
 pick = session.BOARD_PICK.get()
 if question is None or question.state != "open" or teacher:
@@ -235,7 +236,7 @@ def _start() -> None:
 
 
 with st.expander(tr("Teacher", "교사용"), expanded=teacher and not present):
-    if login("clear, freeze or ask the class", "보드를 비우거나 고정하거나 질문할"):
+    if login(both("clear, freeze or ask the class", "보드를 비우거나 고정하거나 질문할")):
         c = st.columns(3)
         c[0].button(
             tr("Clear the board", "보드 비우기"), key="board_clear", on_click=_teacher_only, args=(store.clear, BOARD)

@@ -113,6 +113,15 @@ def test_load_test_short_form_has_no_errors():
 
 
 @pytest.mark.slow
+def test_class_board_bench_smoke():
+    from bench import class_board
+
+    r = class_board.main(["--students", "2", "--seconds", "3", "--submissions", "2", "--gap", "1"])
+    assert r["errors"] == 0 and r["missed"] == 0 and r["idle"]["ticks"] >= 2
+    assert r["submission_to_projector"]["n"] == 2 and r["idle"]["cores"] > 0
+
+
+@pytest.mark.slow
 def test_server_time_smoke():
     from bench import load_test
 

@@ -5,7 +5,7 @@ from io import BytesIO
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 from explorer import owner
@@ -61,7 +61,7 @@ def test_a_drawing_sent_from_encode_is_on_the_board_and_refusals_are_words(app):
     at = encoded(app)
     at.button(key="board_send").click().run()  # no name yet: refused, in words
     assert "display name" in at.error[0].value and not class_store().submissions(DEFAULT_BOARD)
-    at.text_input(key="board_name").set_value("<b>Mina</b>")
+    at.text_input(key="board_name_input").set_value("<b>Mina</b>")
     at.selectbox(key="board_label").set_value("Bag")
     at = at.button(key="board_send").click().run()
     assert "Sent to the class board" in at.success[0].value

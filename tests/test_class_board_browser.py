@@ -51,6 +51,14 @@ def stars(page) -> int:
     return int(text.split(":")[1].split()[0])
 
 
+def top(page) -> None:
+    """Idle, and scrolled to the title (a click in the teacher's controls scrolled the page down)."""
+    wait_idle(page)
+    page.locator('[data-testid="stMainBlockContainer"] h1').first.scroll_into_view_if_needed()
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
+
+
 def click_plane(page, fx: float, fy: float) -> None:
     """Click the answer plane at a fraction of its plot area."""
     area = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first
@@ -80,7 +88,7 @@ def test_students_send_and_answer_the_projector_shows_and_reveals(tmp_path):
         # student 1 sends a drawing from Encode; the projector shows it by itself (its timer)
         sctx, s1, s_errors = open_page(browser, f"{url}/encode")
         s1.get_by_text("Upload a file").click()
-        s1.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        s1.locator('[data-testid="stMainBlockContainer"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
             files=[{"name": "box.png", "mimeType": "image/png", "buffer": box_png()}]
         )
         s1.get_by_label("Your name").fill("Mina")
@@ -102,7 +110,7 @@ def test_students_send_and_answer_the_projector_shows_and_reveals(tmp_path):
                 DEFAULT_BOARD,
                 who=owner.secret_hash(owner.new_secret()),
                 name=f"Student {i + 2}",
-                image=np.pad(np.full((14, 14), 200, np.uint8), 7),
+                image=np.pad(np.full((8 + 8 * i, 6 + 14 * i), 200, np.uint8), 4),
                 mu=z,
                 sigma=[0.3, 0.3],
                 label=["Bag", "Trouser"][i],
@@ -112,10 +120,10 @@ def test_students_send_and_answer_the_projector_shows_and_reveals(tmp_path):
                       ?.includes(': 3 ')""",
             timeout=10_000,
         )
-        wait_idle(teacher)
+        top(teacher)
         teacher.screenshot(path=str(out / "class-board-1280x720.png"))
         teacher.set_viewport_size({"width": 1920, "height": 1080})
-        wait_idle(teacher)
+        top(teacher)
         teacher.screenshot(path=str(out / "class-board-1920x1080.png"))
 
         # students: no teacher control without the key, a wrong key does nothing
@@ -133,15 +141,19 @@ def test_students_send_and_answer_the_projector_shows_and_reveals(tmp_path):
         # the teacher asks; every student's page switches to answer mode by itself
         teacher.get_by_label("Ask the class").fill("Where does a bag land?")
         teacher.get_by_label("Ask the class").press("Enter")
+        wait_idle(teacher)
         teacher.get_by_label("The true answer is the class").click()
-        teacher.get_by_role("option", name="Bag").click()
+        teacher.keyboard.type("Bag")
+        teacher.keyboard.press("Enter")
+        wait_idle(teacher)
         teacher.get_by_role("button", name="Start the question").click()
         for i, s in enumerate((s1, s2, s3)):
             s.get_by_text("Answer mode: click once on the plane.").wait_for(timeout=15_000)
-            if s is not s1:
-                s.get_by_label("Your name").fill(f"Answerer {i}")
-                s.get_by_label("Your name").press("Enter")
-                wait_idle(s)
+            # a page load is a new session: the name is asked again
+            s.get_by_label("Your name").fill("Mina" if s is s1 else f"Answerer {i}")
+            s.get_by_label("Your name").press("Enter")
+            wait_idle(s)
+        top(s2)
         s2.screenshot(path=str(out / "class-board-phone-answer.png"))
         for s, (fx, fy) in zip((s1, s2, s3), [(0.3, 0.3), (0.6, 0.4), (0.5, 0.8)]):
             click_plane(s, fx, fy)
@@ -154,10 +166,10 @@ def test_students_send_and_answer_the_projector_shows_and_reveals(tmp_path):
         teacher.get_by_role("button", name="Reveal").click()
         teacher.get_by_text("3 answers.").wait_for(timeout=20_000)
         s3.get_by_text("3 answers.").wait_for(timeout=15_000)  # the students see the reveal too
-        wait_idle(teacher)
+        top(teacher)
         teacher.screenshot(path=str(out / "class-board-reveal-1920x1080.png"))
         teacher.set_viewport_size({"width": 1280, "height": 720})
-        wait_idle(teacher)
+        top(teacher)
         teacher.screenshot(path=str(out / "class-board-reveal-1280x720.png"))
         q = store.question(DEFAULT_BOARD)
         assert q.state == "revealed" and q.answers == 3
