@@ -7,6 +7,7 @@ from explorer.i18n import both, tr, tr_text
 from explorer.join import join_screen
 from explorer.layout import main_figure, page_setup, presenting
 from explorer.plain import plain
+from explorer.settings_form import choice_text
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
 
@@ -105,7 +106,7 @@ card, picture = st.columns([3, 2])
 with card:
     c = st.columns(2)
     c[0].metric(tr("Dataset", "데이터셋"), ds.get("name", "?"), help=ds.get("note") or ds.get("source"))
-    c[1].metric(tr("Likelihood", "우도"), cfg.likelihood)
+    c[1].metric(tr("Likelihood", "우도"), choice_text(cfg.likelihood))
     c = st.columns(2)
     c[0].metric(tr("Latent size", "잠재 차원"), cfg.latent_dim)
     c[1].metric(tr("Epochs", "에폭"), len(meta.get("history", [])))
@@ -123,9 +124,9 @@ with card:
             "Encoder/decoder hidden layers {h} ({a}); input {i}; pixels {p}; {n} training / {t} test images. ",
             "인코더/디코더 은닉층 {h} ({a}); 입력 {i}; 픽셀 {p}; 학습 이미지 {n}개 / 테스트 이미지 {t}개. ",
             h=list(cfg.hidden),
-            a=cfg.activation,
+            a=choice_text(cfg.activation),
             i=list(cfg.input_shape),
-            p=ds.get("pixels", "?"),
+            p=choice_text(ds.get("pixels", "?")),
             n=ds.get("n_train", "?"),
             t=metrics.get("n_test", "?"),
         )

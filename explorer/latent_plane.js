@@ -250,6 +250,7 @@ class Plane {
       this.stop(false);
     } else if (data.pick !== undefined && data.pick !== null && this.pick === null) {
       this.pick = data.pick;
+      if (this.model && !this.atPick()) this.pick = null; // a stale selection: z has moved on since
     }
     this.gridText.textContent = this.t.grid;
     const model = MODELS[data.model_key];
@@ -856,6 +857,7 @@ class Plane {
     if (!pz.length) return;
     this.frame = k;
     this.z = pz[k].map((v) => this.clampZ(v));
+    if (this.pick !== null && !this.atPick()) this.pick = null;
     this.render();
     this.drawStrip();
   }
@@ -908,6 +910,8 @@ class Plane {
   setZ(z, eventTime) {
     const t0 = performance.now();
     this.z = z.map((v) => this.clampZ(v));
+    // The selection follows z: once z leaves the picked test point, nothing is "selected" any more.
+    if (this.pick !== null && !this.atPick()) this.pick = null;
     if (this.path.kind === "circle" && !this.playing) this.path.center = this.z.slice();
     this.render();
     if (this.path.kind === "circle" && !this.playing) this.drawStrip();
@@ -926,6 +930,15 @@ class Plane {
         }
       }
     }
+  }
+
+  atPick() {
+    const d = this.d,
+      i = this.pick,
+      mu = this.model && this.model.mu;
+    if (!mu || i >= this.model.labels.length) return false;
+    for (let k = 0; k < d; k++) if (Math.abs(this.clampZ(mu[i * d + k]) - this.z[k]) > 1e-6) return false;
+    return true;
   }
 
   moveToClient(cx, cy, eventTime) {

@@ -71,7 +71,8 @@ CHOICES_KO = {
     "gaussian": "가우시안",
     "fixed": "고정",
     "learned": "학습",
-    "continuous": "연속",
+    "continuous": "연속값",
+    "relu": "ReLU",
     "static": "정적 이진화",
     "dynamic": "동적 이진화",
     "autoencoder": "오토인코더",
@@ -81,7 +82,7 @@ CHOICES_KO = {
     "on": "켬",
     "off": "끔",
 }
-CHOICES_EN = {"analytic": "B: analytic KL", "mc": "A: Monte-Carlo"}
+CHOICES_EN = {"analytic": "B: analytic KL", "mc": "A: Monte-Carlo", "relu": "ReLU"}
 COLUMNS = 4
 
 
@@ -111,7 +112,8 @@ def _label(s: Setting) -> tuple[str, str]:
     return tr_text((s.spec.label, ko_label)), tr_text((s.spec.help, ko_help))
 
 
-def _choice_text(value) -> str:
+def choice_text(value) -> str:
+    """A setting's value as a student reads it, in the session's language ("bernoulli" -> "베르누이")."""
     return tr_text((CHOICES_EN.get(value, str(value)), CHOICES_KO.get(value, str(value))))
 
 
@@ -126,7 +128,7 @@ def _widget(container, s: Setting, disabled: bool) -> Any:
     label, help_text = _label(s)
     k = key(s.name)
     if s.spec.choices is not None:
-        shown = {c: _choice_text(c) for c in s.spec.choices}  # now: AppTest calls format_func outside the session
+        shown = {c: choice_text(c) for c in s.spec.choices}  # now: AppTest calls format_func outside the session
         return container.selectbox(
             label, s.spec.choices, key=k, help=help_text, disabled=disabled, format_func=shown.get
         )

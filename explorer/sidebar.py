@@ -10,6 +10,7 @@ from vae_core.errors import VAECoreError
 from . import models, session, state
 from .i18n import tr
 from .plain import plain, public
+from .settings_form import choice_text
 
 
 def picker_key(model_id: str) -> str:
@@ -79,7 +80,7 @@ def model_picker() -> state.Active:
                 "{d} · {lik} · latent {z} · {e} epochs",
                 "{d} · {lik} · 잠재 차원 {z} · {e} 에폭",
                 d=plain(ds.get("name", "?")),
-                lik=cfg.likelihood,
+                lik=choice_text(cfg.likelihood),
                 z=cfg.latent_dim,
                 e=len(meta.get("history", [])),
             )

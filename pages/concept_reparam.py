@@ -182,11 +182,13 @@ with right:  # the fragment draws only inside its own container
     samples_view()
 
 st.subheader(tr("What is computed, what is sampled", "계산되는 것과 뽑히는 것"))
+ENCODER, DECODER = tr("encoder", "인코더"), tr("decoder", "디코더")
 st.graphviz_chart(
     """digraph {
   rankdir=LR; node [shape=box, style=rounded, fontname="sans-serif"];
-  x -> enc -> mu; enc -> sigma; mu -> z; sigma -> z; eps -> z [style=dashed]; z -> dec -> px;
-  enc [label="encoder"]; dec [label="decoder"]; mu [label="μ", color="#1f77b4", penwidth=2];
+  x -> enc -> mu; enc -> sigma; mu -> z; sigma -> z; eps -> z [style=dashed]; z -> dec -> px;"""
+    f'  enc [label="{ENCODER}"]; dec [label="{DECODER}"];'
+    """ mu [label="μ", color="#1f77b4", penwidth=2];
   sigma [label="σ", color="#1f77b4", penwidth=2]; z [label="z = μ + σ ⊙ ε"];
   eps [label="ε ~ N(0, I)", shape=ellipse, style=dashed]; px [label="log p(x|z)"];
 }""",

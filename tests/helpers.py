@@ -73,7 +73,7 @@ def checkpoint_with_meta(model, **changes) -> bytes:
 # Names and notation that stay as they are in Korean: datasets, likelihoods, model names, units,
 # the estimators' names, file types. Kept short: a word not here must be translated.
 NAMES = {
-    "digits", "mnist", "fashion", "kmnist", "beta4", "bernoulli", "gaussian", "relu", "tanh",
+    "digits", "mnist", "fashion", "kmnist", "beta4", "relu", "tanh",
     "nats", "elbo", "kl", "iw", "log", "vae", "vae_core", "png", "mib", "mb", "safetensors",
     "cpu", "cuda", "gpu", "auto", "icdf", "fig", "english", "min", "max", "sec",
     "kuzushiji", "sklearn",  # the dataset Kuzushiji-MNIST and the library of "sklearn digits"

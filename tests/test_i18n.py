@@ -92,7 +92,8 @@ def test_browser_locale_picks_the_language():
 def test_the_render_check_catches_english():
     assert untranslated("Grid size n") and untranslated("Download PNG")
     assert not untranslated("격자 크기 n") and not untranslated("β = 1, 30 에폭")
-    assert not untranslated("fashion-mnist · bernoulli · 12.3 nats") and not untranslated("$q_\\phi(z\\mid x)$")
+    assert untranslated("fashion-mnist · bernoulli · 12.3 nats") and not untranslated("fashion-mnist · 12.3 nats")
+    assert not untranslated("$q_\\phi(z\\mid x)$")
     assert not untranslated("z₁") and not untranslated("log p(x), k=100 (nats)")
 
 

@@ -124,6 +124,22 @@ def test_click_on_a_test_point_moves_the_one_z_and_python_follows(server, page):
     assert script_runs(page) >= 1
 
 
+def test_the_selection_follows_z_when_z_moves_off_the_test_point(server, page):
+    api = open_walk(page, server)
+    from vae_core.evaluate import encode
+
+    mu = encode(shipped().model, shipped().sample_x())[0].numpy()
+    i = int(np.argmax(mu[:, 0]))
+    x, y = api("pointClient(a)", i)
+    page.mouse.click(x, y)
+    page.get_by_text(f"Test image #{i}", exact=True).wait_for(timeout=20_000)
+    page.keyboard.press("ArrowLeft")  # z moves off the point by the keyboard
+    assert api("getPick()") is None
+    page.get_by_text(f"Test image #{i}", exact=True).wait_for(state="detached", timeout=20_000)
+    wait_idle(page)
+    assert api("getPick()") is None  # the rerun did not bring the old selection back
+
+
 def test_dragging_runs_no_script_until_release_then_python_has_the_z(server, page):
     api = open_walk(page, server)
     count_script_runs(page)
