@@ -113,3 +113,9 @@ def test_every_page_in_korean_mode_shows_no_english(korean_app, page):
     assert shown, "nothing rendered"
     bad = sorted({f"{kind}: {text[:90]!r}" for kind, text in shown if untranslated(text)})
     assert not bad, f"{page} in Korean mode shows English:\n" + "\n".join(bad)
+
+
+def test_the_reparam_diagram_is_in_korean(korean_app):
+    at = korean_app.switch_page("pages/concept_reparam.py").run()
+    spec = at.get("graphviz_chart")[0].proto.spec
+    assert 'label="인코더"' in spec and 'label="디코더"' in spec and "encoder" not in spec
