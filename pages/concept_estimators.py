@@ -1,7 +1,10 @@
+import time
+
 import pandas as pd
 import streamlit as st
 import torch
 
+from explorer import heavy
 from explorer.concept_figures import variance_figure
 from explorer.i18n import tr
 from explorer.layout import figure_height, main_figure, page_setup, presenting
@@ -61,12 +64,35 @@ with st.form("est_form"):
 @st.cache_data(max_entries=32, show_spinner=False)
 def measured(key: str, _ckpt, n: int, repeats: int, seed: int) -> dict:
     g = torch.Generator().manual_seed(seed)
-    return measure(_ckpt.model, _ckpt.sample_x()[:n], DEFAULT_LS, repeats, g).as_dict()
+    params = sum(p.numel() for p in _ckpt.model.parameters())
+    with heavy.turn():  # a few heavy computations at once per server; the others wait
+        t0 = time.perf_counter()
+        out = measure(_ckpt.model, _ckpt.sample_x()[:n], DEFAULT_LS, repeats, g).as_dict()
+        heavy.record("estimators", n * repeats * sum(DEFAULT_LS), params, time.perf_counter() - t0)
+    return out
 
+
+# One click costs the server at most heavy.click_seconds(): a larger request is measured with fewer repeats.
+params = sum(p.numel() for p in ckpt.model.parameters())
+n_fit, repeats_fit = heavy.fit_estimators(int(n_images), int(repeats), DEFAULT_LS, params)
+seconds = heavy.estimate("estimators", n_fit * repeats_fit * sum(DEFAULT_LS), params)
+if (n_fit, repeats_fit) != (int(n_images), int(repeats)):
+    st.info(
+        tr(
+            "Measured on {n} images × {r} repeats instead (about {s:.0f} s): one click may use at most {b:.0f} s of "
+            "the server's time, shared by the class.",
+            "대신 이미지 {n}개 × 반복 {r}번으로 측정합니다(약 {s:.0f}초). 서버는 반 전체가 함께 쓰므로 한 번 누를 때 "
+            "최대 {b:.0f}초까지만 씁니다.",
+            n=n_fit,
+            r=repeats_fit,
+            s=max(1.0, seconds),
+            b=heavy.click_seconds(),
+        )
+    )
 
 try:
-    with st.spinner(tr("Drawing ε…", "ε를 뽑는 중…")):
-        r = measured(act.key, ckpt, int(n_images), int(repeats), int(seed))
+    with st.spinner(tr("Drawing ε… (about {s:.0f} s)", "ε를 뽑는 중… (약 {s:.0f}초)", s=max(1.0, seconds))):
+        r = measured(act.key, ckpt, n_fit, repeats_fit, int(seed))
 except VAECoreError as exc:
     st.error(tr("Could not measure: {e}", "측정할 수 없습니다: {e}", e=shown(exc)))
     st.stop()

@@ -1,8 +1,10 @@
+import time
+
 import numpy as np
 import streamlit as st
 import torch
 
-from explorer import session, state
+from explorer import heavy, session, state
 from explorer.figures import kl_bar
 from explorer.i18n import tr
 from explorer.layout import main_figure, page_setup, presenting
@@ -21,7 +23,12 @@ st.title(tr("Samples and metrics", "샘플과 지표"))
 @st.cache_data(max_entries=64, show_spinner=False)
 def sample_metrics(key: str, _ckpt, k: int, n: int) -> dict:
     x = _ckpt.sample_x()[:n]
-    return evaluate(_ckpt.model, x, k=k).as_dict()
+    params = sum(p.numel() for p in _ckpt.model.parameters())
+    with heavy.turn():  # a few heavy computations at once per server; the others wait
+        t0 = time.perf_counter()
+        out = evaluate(_ckpt.model, x, k=k).as_dict()
+        heavy.record("iw", len(x) * k, params, time.perf_counter() - t0)
+    return out
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -52,8 +59,30 @@ def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
             )
         )
         return None
-    with st.spinner(tr("Scoring the stored test sample…", "저장된 테스트 샘플을 평가하는 중…")):
-        m = sample_metrics(act.key, ckpt, k, 500)
+    # One click costs the server at most heavy.click_seconds(): a large k scores fewer images.
+    params = sum(p.numel() for p in ckpt.model.parameters())
+    n_fit = heavy.fit_iw(500, k, params)
+    seconds = max(1.0, heavy.estimate("iw", n_fit * k, params))
+    with st.spinner(
+        tr(
+            "Scoring the stored test sample… (about {s:.0f} s)",
+            "저장된 테스트 샘플을 평가하는 중… (약 {s:.0f}초)",
+            s=seconds,
+        )
+    ):
+        m = sample_metrics(act.key, ckpt, k, n_fit)
+    if n_fit < min(500, len(ckpt.sample_x())):
+        st.caption(
+            tr(
+                "With k = {k} on this model, {n} images are scored: one click may use at most {b:.0f} s of the "
+                "server's time, shared by the class.",
+                "이 모델에서 k = {k}이면 이미지 {n}개만 평가합니다. 서버는 반 전체가 함께 쓰므로 한 번 누를 때 최대 "
+                "{b:.0f}초까지만 씁니다.",
+                k=k,
+                n=n_fit,
+                b=heavy.click_seconds(),
+            )
+        )
     c[2].metric(
         tr("Active units", "활성 차원"),
         f"{m['active_units']} / {ckpt.config.latent_dim}",
