@@ -168,6 +168,13 @@ def test_every_metadata_field_of_the_wrong_type_is_refused(path):
     assert str(err.value).startswith("crafted.safetensors: ")
 
 
+def test_kl_per_dim_must_have_one_entry_per_latent_dimension():
+    header, meta, body = split(good_bytes())
+    meta["metrics"]["kl_per_dim"] = [0.1] * 3  # the config's latent_dim is 2
+    with pytest.raises(CheckpointError, match="kl_per_dim"):
+        from_bytes(join(header, meta, body))
+
+
 @pytest.mark.parametrize(
     "raw",
     [

@@ -56,6 +56,21 @@ def test_one_large_save_loses_no_model_younger_than_the_grace_period(monkeypatch
     assert models.evictions() == []
 
 
+def test_the_attack_through_the_app_a_large_digits_save_is_refused_and_deletes_nothing(monkeypatch):
+    # the scenario end to end: the Train page's own path (train, score, save, admit)
+    from explorer import training
+    from vae_core.train import TrainConfig
+
+    now = time.time()
+    size, young, old = class_of_20(now)
+    monkeypatch.setenv("VAE_EXPLORER_QUOTA_MB", str(20.5 * size / 1e6))
+    cfg = TrainConfig(epochs=1, batch_size=64, device="cpu")
+    job = training.submit(training.TrainingJob("digits", {"hidden": (512, 512)}, cfg, "big-save", "Jun"))
+    job.thread.join(120)
+    assert job.status == "failed" and job.message[0].startswith("Not saved") and job.message[1]
+    assert {e.name for e in models.gallery()} == set(young) | set(old)
+
+
 def test_a_save_takes_only_the_room_it_needs_from_the_oldest_models_past_the_grace_period(monkeypatch):
     now = time.time()
     size, young, old = class_of_20(now)

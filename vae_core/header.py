@@ -218,6 +218,9 @@ def check_header(header: dict, meta: dict, data_bytes: int, max_weight_bytes: in
             f"{name}: its config declares a network of {need / 2**20:,.0f} MiB of weights, over the "
             f"{max_weight_bytes / 2**20:.0f} MiB a checkpoint may hold"
         )
+    kl = meta.get("metrics", {}).get("kl_per_dim")
+    if kl is not None and len(kl) != config.latent_dim:  # pages draw one bar per latent dimension
+        raise CheckpointError(f"{name}: its metadata is invalid: metrics.kl_per_dim must have latent_dim entries")
     tensors = {k: _entry(k, v, name) for k, v in header.items() if k != "__metadata__"}
     position = 0
     for start, end in sorted((start, end) for _, _, start, end in tensors.values()):
