@@ -17,7 +17,7 @@ import streamlit as st
 
 from vae_core.errors import ConfigError
 
-from . import models, owner, session, state, training
+from . import models, owner, session, state, teacher, training
 from .figures import history_figure, latent_scatter
 from .i18n import class_names, tr, tr_text
 from .plain import plain
@@ -80,8 +80,8 @@ def current_job() -> training.TrainingJob | None:
 
 
 def is_teacher() -> bool:
-    """This session gave the right teacher key (on the gallery page)."""
-    return bool(session.TEACHER_OK.get())
+    """A teacher key is set on the server and this session gave it (explorer/teacher.py)."""
+    return bool(teacher.is_teacher())
 
 
 def controls_for(job: training.TrainingJob, secret: str | None) -> bool:

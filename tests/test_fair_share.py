@@ -180,7 +180,8 @@ def keys(at) -> set[str]:
     return {b.key for b in at.button if b.key}
 
 
-def test_a_watcher_sees_the_run_but_no_stop_the_owner_and_teacher_do(held):
+def test_a_watcher_sees_the_run_but_no_stop_the_owner_and_teacher_do(held, monkeypatch):
+    monkeypatch.setenv("VAE_EXPLORER_TEACHER_KEY", KEY)
     a = owner.new_secret()
     run = submit(job("watched", a))
     assert "tr_stop" in keys(train_page(a, run=run.run_id))
