@@ -17,6 +17,12 @@ an app without the latent plane (--app-dir of an older checkout) the same action
 that app's browser sends them: the z sliders, and a selection event on the plotly scatter.
 
     python -m bench.load_test [--sessions 20] [--seconds 60] [--think 2] [--app-dir PATH]
+    python -m bench.load_test --sessions 20 --trainers 10   # and 10 more students press Train at once
+
+With --trainers N, N more sessions open the Train page and press Train together once the others
+browse (a digits run of --train-epochs each; at most VAE_EXPLORER_MAX_TRAINING train, the rest
+queue), then press Train a second time, which the limit of runs per student must refuse. The
+browsing sessions' errors and latencies are the figures that matter: training must not break them.
     python -m bench.load_test --server-time 30 [--app-dir PATH]   # one session: server time per action
 
 All traffic stays on 127.0.0.1; every loop is bounded in count and time.
@@ -29,6 +35,7 @@ import asyncio
 import json
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -158,10 +165,58 @@ async def warm(s: Session) -> None:
         s.check(await s.client.run("manifold", timeout=120), "grid")
 
 
-async def run(sessions: int, seconds: float, think: float, app_dir: Path | None, grid_max: int = GRID_MAX) -> dict:
+def _widget(result, key: str) -> str:
+    return next(w for w in result.widgets if w.endswith("-" + key))
+
+
+async def trainer(url: str, idx: int, epochs: int, go: asyncio.Event, ready: list, out: dict) -> None:
+    """One student who presses Train (when `go` is set), then Train again while the first run is queued or trains."""
+    try:
+        async with StreamlitClient(url) as client:
+            page = await client.run("train", timeout=120)
+            client.set_widget(_widget(page, "trainer_input"), string_value=f"Trainer {idx}")
+            page = await client.run("train", timeout=120)
+            client.set_widget(_widget(page, "tr_epochs"), double_value=epochs)
+            client.set_widget(_widget(page, "tr_name"), string_value=f"load-run-{idx:02d}")
+            submit = next(
+                w for w, (k, label, _) in page.widgets.items() if k == "button" and label in ("Train", "학습")
+            )
+            ready.append(idx)
+            await go.wait()
+            client.set_widget(submit, trigger_value=True)
+            first = await client.run("train", timeout=120)
+            out["submit_seconds"].append(first.seconds)
+            if first.exceptions or any(a.startswith("Not started") for a in first.alerts):
+                out["errors"].append(f"trainer {idx}: {(first.exceptions or first.alerts)[0][:200]}")
+                return
+            out["started"] += 1
+            client.set_widget(_widget(first, "tr_name"), string_value=f"load-run-{idx:02d}-again")
+            client.set_widget(submit, trigger_value=True)
+            again = await client.run("train", timeout=120)
+            if any("at a time" in a for a in again.alerts):
+                out["second_refused"] += 1
+            else:
+                out["errors"].append(f"trainer {idx}: a second Train was not refused: {again.alerts[:2]}")
+    except Exception as exc:
+        out["errors"].append(f"trainer {idx}: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+async def run(
+    sessions: int,
+    seconds: float,
+    think: float,
+    app_dir: Path | None,
+    grid_max: int = GRID_MAX,
+    trainers: int = 0,
+    train_epochs: int = 20,
+) -> dict:
     latencies: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: list[str] = []
-    with streamlit_server(cwd=app_dir) as (url, proc, _):
+    training = {"trainers": trainers, "epochs": train_epochs, "started": 0, "second_refused": 0, "errors": []}
+    training["submit_seconds"] = []
+    scratch = tempfile.TemporaryDirectory(prefix="vae-load-models-")  # the trainers' models land here
+    env = {"VAE_EXPLORER_MODELS": scratch.name} if trainers else None
+    with scratch, streamlit_server(env=env, cwd=app_dir) as (url, proc, _):
         async with StreamlitClient(url) as client:  # the first visitors fill the caches
             await warm(Session(client, -1, random.Random(0), errors, grid_max))
             pages = sorted(client.pages)
@@ -175,9 +230,22 @@ async def run(sessions: int, seconds: float, think: float, app_dir: Path | None,
                 await asyncio.sleep(10)
 
         sampler = asyncio.create_task(sample_memory())
+        go, ready = asyncio.Event(), []
+        trainer_tasks = [
+            asyncio.create_task(trainer(url, i, train_epochs, go, ready, training)) for i in range(trainers)
+        ]
+
+        async def press_together() -> None:  # once every trainer has its form filled, and the class browses
+            while len(ready) < trainers and not all(t.done() for t in trainer_tasks):
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(min(5.0, seconds / 4))
+            go.set()
+
+        presser = asyncio.create_task(press_together())
         counts = await asyncio.gather(
             *[session(url, seconds, think, i, pages, latencies, errors) for i in range(sessions)]
         )
+        await asyncio.gather(presser, *trainer_tasks)
         wall = time.perf_counter() - t0
         sampler.cancel()
         await asyncio.sleep(2)
@@ -199,6 +267,7 @@ async def run(sessions: int, seconds: float, think: float, app_dir: Path | None,
         "server_rss_mib_before": mem_before,
         "server_rss_mib_after": mem_after,
         "server_rss_mib_every_10s": samples,
+        "training": {**training, "submit_seconds": summary(training["submit_seconds"]) if trainers else None},
     }
 
 
@@ -232,13 +301,15 @@ def main(argv=None) -> dict:
     p.add_argument("--app-dir", type=Path, help="run the app of another checkout (e.g. a `git worktree` of main)")
     p.add_argument("--server-time", type=int, metavar="REPEATS", help="instead: one session, REPEATS of each action")
     p.add_argument("--grid-max", type=int, default=GRID_MAX, help="grid changes choose n in 5..this (warmed first)")
+    p.add_argument("--trainers", type=int, default=0, help="more sessions that press Train at once (see above)")
+    p.add_argument("--train-epochs", type=int, default=20, help="epochs of each trainer's digits run")
     p.add_argument("--out")
     a = p.parse_args(argv)
     if a.server_time:
         results = asyncio.run(server_time(a.server_time, a.app_dir, a.grid_max))
         report("server_time", results, a.out)
         return results
-    results = asyncio.run(run(a.sessions, a.seconds, a.think, a.app_dir, a.grid_max))
+    results = asyncio.run(run(a.sessions, a.seconds, a.think, a.app_dir, a.grid_max, a.trainers, a.train_epochs))
     report("load_test", results, a.out)
     return results
 

@@ -28,6 +28,7 @@ class RunResult:
         self.exceptions: list[str] = []
         self.images = 0
         self.captions: list[str] = []
+        self.alerts: list[str] = []  # st.error / warning / info / success bodies
         self.image_urls: list[str] = []  # /media/... paths of the images drawn
         self.widgets: dict[str, tuple[str, str, str]] = {}  # widget id -> (element type, label, fragment id)
         self.options: dict[str, list[str]] = {}  # widget id -> its options as shown (radio, selectbox, ...)
@@ -195,6 +196,8 @@ class StreamlitClient:
             if c.WhichOneof("data") == "json":
                 data = json.loads(c.json)
             result.components[user_key] = data
+        elif kind == "alert":
+            result.alerts.append(el.alert.body)
         elif kind == "exception":
             result.exceptions.append(f"{el.exception.type}: {el.exception.message}")
         elif kind == "imgs":

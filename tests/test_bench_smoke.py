@@ -105,8 +105,25 @@ def test_app_latency_smoke():
 def test_load_test_short_form_has_no_errors():
     from bench import load_test
 
-    r = load_test.main(["--sessions", "4", "--seconds", "8", "--think", "0.2", "--grid-max", "6"])
+    r = load_test.main(
+        [
+            "--sessions",
+            "4",
+            "--seconds",
+            "8",
+            "--think",
+            "0.2",
+            "--grid-max",
+            "6",
+            "--trainers",
+            "2",
+            "--train-epochs",
+            "2",
+        ]
+    )
     assert r["errors"] == 0, r["error_messages"]
+    t = r["training"]
+    assert t["errors"] == [] and t["started"] == 2 and t["second_refused"] == 2  # one run per student
     assert r["sessions"] == 4 and r["actions"] == sum(r["actions_by_kind"].values()) >= 4 * 5
     assert r["action_under_load"]["n"] == r["actions"] and r["action_under_load"]["p95_ms"] > 0
     assert all(r["actions_by_kind"][k] > 0 for k in ("page_switch", "walk_commit", "point_click", "grid_change"))
