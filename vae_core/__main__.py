@@ -1,4 +1,4 @@
-"""Command line: `python -m vae_core train|eval|manifold ...` (see --help of each)."""
+"""Command line: `python -m vae_core train|eval|manifold|estimators|paper ...` (see --help of each)."""
 
 from __future__ import annotations
 
@@ -78,6 +78,43 @@ def _parser() -> argparse.ArgumentParser:
     es.add_argument("--images", type=int, default=500, help="stored test images to average over")
     es.add_argument("--repeats", type=int, default=200, help="independent draws of eps per image and L")
     es.add_argument("--seed", type=int, default=0, help="seed of the torch.Generator that draws eps")
+
+    pa = sub.add_parser(
+        "paper",
+        help="the paper's Fig. 2 (AEVB vs wake-sleep) and Fig. 5 (prior samples), as PNG, CSV and JSON",
+        description="Reproduce Kingma & Welling's Fig. 2 or Fig. 5 under the paper's protocol (vae_core/paper.py). "
+        "Curves are saved in --work as they grow: run again to resume, or with a larger --samples to extend them.",
+    )
+    pa.add_argument("figure", choices=["fig2", "fig5"])
+    pa.add_argument(
+        "--datasets", nargs="+", default=["mnist"], choices=NAMES, metavar="NAME", help="rows of the figure"
+    )
+    pa.add_argument("--data-dir", action="append", default=[], metavar="[NAME=]DIR", help="folder of a dataset's files")
+    pa.add_argument(
+        "--latent",
+        action="append",
+        default=[],
+        metavar="[NAME=]N,N,...",
+        help="latent sizes N_z (default: the paper's, fig2 MNIST 3,5,10,20,200, Frey Face 2,5,10,20; fig5 2,5,10,20)",
+    )
+    pa.add_argument(
+        "--samples",
+        action="append",
+        default=[],
+        metavar="[NAME=]N",
+        help="the budget: training samples evaluated per curve (default 1000000; the paper went to 10^8)",
+    )
+    pa.add_argument("--algorithms", nargs="+", default=["aevb", "wake-sleep"], choices=["aevb", "wake-sleep"])
+    pa.add_argument("--hidden", type=int, help="hidden units (default: the paper's, 500; Frey Face 200)")
+    pa.add_argument("--step-sizes", default="0.01,0.02,0.1", help="Adagrad step sizes to choose from")
+    pa.add_argument(
+        "--select-samples", type=int, default=10_000, help="training samples per step size before the choice"
+    )
+    pa.add_argument("--eval-n", type=int, default=10_000, help="images of each split the bound is estimated on")
+    pa.add_argument("--seed", type=int, default=0)
+    pa.add_argument("--images", type=int, default=100, help="fig5: prior samples per model")
+    pa.add_argument("--out", default="docs/paper", help="folder for fig2.png/.csv/.json (or fig5.png/.json)")
+    pa.add_argument("--work", help="folder of the resumable curve states (default: ~/.cache/vae_core/paper)")
     return p
 
 
@@ -222,11 +259,123 @@ def cmd_estimators(a: argparse.Namespace) -> int:
     return 0
 
 
+def _per_dataset(values: list[str], names: list[str], parse, what: str) -> dict:
+    """'[NAME=]VALUE' options -> {name: parsed value}; a value without a name applies to all."""
+    out = {}
+    for v in values:
+        name, sep, rest = v.partition("=")
+        if sep and name not in names:
+            raise VAECoreError(f"{what} {v!r} names {name!r}, which is not among --datasets ({' '.join(names)})")
+        try:
+            parsed = parse(rest if sep else v)
+        except ValueError:
+            raise VAECoreError(f"{what} {v!r} is not valid") from None
+        out.update({name: parsed} if sep else dict.fromkeys(names, parsed))
+    return out
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    values = tuple(int(t) for t in text.split(",") if t.strip())
+    if not values or any(not 1 <= v <= 512 for v in values):
+        raise ValueError(text)
+    return values
+
+
+def cmd_paper(a: argparse.Namespace) -> int:
+    import dataclasses
+    import datetime
+    from pathlib import Path
+
+    import torch
+    from tqdm import tqdm
+
+    from . import paper
+    from .checkpoint import atomic_write, library_versions
+    from .data import DEFAULT_CACHE, load_dataset
+    from .paper_figures import csv_text, fig2_png, fig5_png, machine
+
+    names = list(dict.fromkeys(a.datasets))
+    dirs = _per_dataset(a.data_dir, names, str, "--data-dir")
+    latents = _per_dataset(a.latent, names, _ints, "--latent")
+    budget = _per_dataset(a.samples, names, int, "--samples")
+    try:
+        steps = tuple(float(t) for t in a.step_sizes.split(","))
+    except ValueError:
+        raise VAECoreError(f"--step-sizes must be numbers separated by commas, got {a.step_sizes!r}") from None
+    base = paper.Protocol(step_sizes=steps, select_samples=a.select_samples, eval_n=a.eval_n, seed=a.seed)
+    algorithms = list(dict.fromkeys(a.algorithms)) if a.figure == "fig2" else ["aevb"]
+    plan = []  # (data, protocol, latent, algorithm, samples)
+    for name in names:
+        data = load_dataset(name, dirs.get(name))
+        protocol = dataclasses.replace(base, hidden=a.hidden or paper.paper_hidden(name))
+        samples = budget.get(name, 1_000_000)
+        if not 100 <= samples <= 10**9:
+            raise VAECoreError(f"--samples must be from 100 to 10^9, got {samples}")
+        default_nz = paper.paper_latents(name) if a.figure == "fig2" else paper.FIG5_LATENTS
+        for nz in latents.get(name, default_nz):
+            plan += [(data, protocol, nz, alg, samples) for alg in algorithms]
+        print(f"{data.name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}")
+    work = Path(a.work) if a.work else DEFAULT_CACHE.parent / "paper"
+    bar = tqdm(
+        total=sum(paper.curve_cost(p, s) for _, p, _, _, s in plan),
+        unit="sample",
+        unit_scale=True,
+        file=sys.stderr,
+        disable=None,
+    )
+    t0, curves = time.perf_counter(), []
+    for data, protocol, nz, alg, samples in plan:
+        bar.set_description(f"{data.name} N_z={nz} {alg}")
+        before = bar.n
+        c = paper.train_curve(data, alg, nz, protocol, samples, work, on_step=bar.update)
+        bar.update(max(0, before + paper.curve_cost(protocol, samples) - bar.n))  # a resumed curve: the rest
+        last = c.points[-1] if c.points else [0, float("nan"), float("nan")]
+        tqdm.write(
+            f"{data.name} N_z={nz:3d} {alg:10s} step {c.lr:g}: after {int(last[0])} samples "
+            f"train {last[1]:8.2f} test {last[2]:8.2f} nats{'  (diverged)' if c.diverged else ''}"
+        )
+        curves.append(c)
+    bar.close()
+    out = Path(a.out)
+    meta = {
+        "figure": a.figure,
+        "command": "python -m vae_core " + " ".join(a.argv),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "threads": torch.get_num_threads(),
+        "versions": library_versions(),
+        "protocols": {name: dataclasses.asdict(p) for name, p in {d.name: p for d, p, *_ in plan}.items()},
+        "budget_samples": {d.name: s for d, _, _, _, s in plan},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    if a.figure == "fig2":
+        atomic_write(out / "fig2.png", fig2_png(curves))
+        atomic_write(out / "fig2.csv", csv_text(curves).encode())
+        doc = {**meta, "curves": [c.as_dict() for c in curves]}
+        atomic_write(out / "fig2.json", (json.dumps(doc, indent=1) + "\n").encode())
+        print(f"wrote {out / 'fig2.png'}, fig2.csv and fig2.json ({len(curves)} curves)")
+        return 0
+    for name in names:
+        models = {c.latent_dim: c.model for c in curves if c.dataset == name}
+        images = {nz: paper.prior_samples(m, a.images, seed=a.seed) for nz, m in models.items()}
+        suffix = "" if len(names) == 1 else f"-{name}"
+        atomic_write(out / f"fig5{suffix}.png", fig5_png(images))
+        doc = {**meta, "curves": [c.as_dict() for c in curves if c.dataset == name]}
+        atomic_write(out / f"fig5{suffix}.json", (json.dumps(doc, indent=1) + "\n").encode())
+        print(f"wrote {out / f'fig5{suffix}.png'} and its .json ({len(images)} models)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"train": cmd_train, "eval": cmd_eval, "manifold": cmd_manifold, "estimators": cmd_estimators}[
-        args.command
-    ]
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
+    handler = {
+        "train": cmd_train,
+        "eval": cmd_eval,
+        "manifold": cmd_manifold,
+        "estimators": cmd_estimators,
+        "paper": cmd_paper,
+    }[args.command]
     try:
         return handler(args)
     except VAECoreError as exc:
