@@ -3,7 +3,8 @@
 `digits` (scikit-learn's bundled 8x8 digits) needs nothing. `mnist`, `fashion-mnist` and
 `kmnist` are read from raw IDX files already on disk (a folder given by the user, the
 torchvision layout under it, or the usual places), and downloaded through torchvision only
-when none is found.
+when none is found. `freyface` is one MATLAB file (variable `ff`, 560 x 1965 uint8), found the
+same way and downloaded from its public address when absent.
 """
 
 from __future__ import annotations
@@ -149,10 +150,85 @@ def _load_digits() -> Dataset:
     )
 
 
+FREY_SHAPE = (28, 20)  # (H, W) of a Frey Face frame; the file stores 560 = 28 * 20 pixels per column
+
+
+def read_frey_mat(path: Path) -> np.ndarray:
+    """frey_rawface.mat -> (N, 28, 20) uint8 frames. The file is MATLAB v5 with one variable
+    `ff` of shape (560, N), each column one frame in row-major 28 x 20 order."""
+    from scipy.io import loadmat
+
+    try:
+        ff = loadmat(str(path))["ff"]
+    except Exception as exc:  # not a MAT file, or no variable ff
+        raise DataUnavailableError(
+            f"{path} is not the Frey Face file (a MATLAB file with a variable ff): {exc}"
+        ) from None
+    h, w = FREY_SHAPE
+    if ff.ndim != 2 or ff.shape[0] != h * w or ff.dtype != np.uint8:
+        raise DataUnavailableError(f"{path}: ff must be ({h * w}, N) uint8, got {ff.shape} {ff.dtype}")
+    return np.ascontiguousarray(ff.T).reshape(-1, h, w)
+
+
+def _find_file(name: str, data_dir: str | Path | None) -> tuple[Path | None, list[Path]]:
+    filename = REGISTRY[name].filename
+    tried = search_paths(name, data_dir)
+    for folder in tried:
+        for candidate in (folder / filename, folder / name / filename):
+            if candidate.is_file():
+                return candidate, tried
+    return None, tried
+
+
+def _download_file(name: str) -> Path | None:
+    """Download a single-file dataset into the cache (torchvision's downloader); None when offline."""
+    info = REGISTRY[name]
+    try:
+        from torchvision.datasets.utils import download_url
+
+        download_url(info.url, str(DEFAULT_CACHE), info.filename)
+    except Exception:  # offline, blocked, or a partial download: report as unavailable
+        return None
+    path = DEFAULT_CACHE / info.filename
+    return path if path.is_file() else None
+
+
+def _load_frey(data_dir: str | Path | None, download: bool) -> Dataset:
+    info = REGISTRY["freyface"]
+    path, tried = _find_file("freyface", data_dir)
+    download = download and os.environ.get("VAE_CORE_OFFLINE", "") not in ("1", "true", "yes")
+    if path is None and download and not data_dir:
+        path = _download_file("freyface")
+    if path is None:
+        where = ", ".join(str(p) for p in tried)
+        raise DataUnavailableError(
+            f"dataset 'freyface' is not available offline: looked for {info.filename} in {where}"
+            f"{'' if download and not data_dir else ' (no download attempted)'}. To get it: {info.how_to_get}."
+        )
+    frames = read_frey_mat(path)
+    x = torch.from_numpy(frames.reshape(len(frames), -1).astype(np.float32) / 255.0)
+    perm = torch.from_numpy(np.random.default_rng(0).permutation(len(x)))
+    n_test = round(len(x) * info.n_test / (info.n_train + info.n_test))  # 400 of the full 1,965
+    test, train = perm[:n_test], perm[n_test:]
+    y = torch.zeros(len(x), dtype=torch.int64)
+    return Dataset(
+        name="freyface",
+        x_train=x[train],
+        y_train=y[train],
+        x_test=x[test],
+        y_test=y[test],
+        image_shape=info.image_shape,
+        class_names=list(info.class_names),
+        source=str(path.resolve()),
+    )
+
+
 def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = True) -> Dataset:
     """Load a dataset by name. Raises DataUnavailableError (with where it looked) when absent."""
     if name == "digits":
         return _load_digits()
+    if name == "freyface":
+        return _load_frey(data_dir, download)
     if name in REGISTRY and REGISTRY[name].is_idx:
         return _load_idx_dataset(name, data_dir, download)
     raise DataUnavailableError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")

@@ -25,6 +25,8 @@ class DatasetInfo:
     torchvision_name: str | None = None  # IDX datasets: torchvision's class (and folder) name
     search_dirs: tuple[str, ...] = ()  # system folders that may hold the files, after the user's
     how_to_get: str = ""  # what to do when the files are missing
+    url: str = ""  # single-file datasets: the file's public address (downloaded into the cache)
+    filename: str = ""  # single-file datasets: the file's name (looked for in each search folder)
     defaults: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # setting -> value
 
     @property
@@ -102,6 +104,30 @@ DATASETS: dict[str, DatasetInfo] = {
             how_to_get="on Debian/Ubuntu: `apt-get install dataset-fashion-mnist` (files go to "
             "/usr/share/datasets/fashion-mnist); or run once online; or pass --data-dir",
             defaults=_LARGE,
+        ),
+        DatasetInfo(
+            name="freyface",
+            title="Frey Face (28×20)",
+            image_shape=(1, 28, 20),
+            class_names=("face",),  # one person's face: no classes
+            n_train=1565,
+            n_test=400,  # a fixed random split of the 1,965 frames (the paper gives none)
+            levels=255,
+            content_fit=1.0,
+            search_dirs=("/usr/share/datasets/freyface",),
+            url="https://cs.nyu.edu/~roweis/data/frey_rawface.mat",
+            filename="frey_rawface.mat",
+            how_to_get="download https://cs.nyu.edu/~roweis/data/frey_rawface.mat on a machine that is online "
+            "and put it in a folder given with --data-dir (or in ~/.cache/vae_core/data)",
+            # The paper's decoder for it: a Gaussian whose mean goes through a sigmoid, variance learned.
+            defaults=_defaults(
+                epochs=100,
+                batch_size=100,
+                warmup_epochs=0,
+                hidden=(200,),
+                likelihood="gaussian",
+                gaussian_variance="learned",
+            ),
         ),
         DatasetInfo(
             name="kmnist",
