@@ -77,6 +77,7 @@ NAMES = {
     "nats", "elbo", "kl", "iw", "log", "vae", "vae_core", "png", "mib", "mb", "safetensors",
     "cpu", "cuda", "gpu", "auto", "icdf", "fig", "english", "min", "max", "sec",
     "kuzushiji", "sklearn",  # the dataset Kuzushiji-MNIST and the library of "sklearn digits"
+    "frey", "face",  # the dataset Frey Face (the paper's second)
 }  # fmt: skip
 MATH = re.compile(r"\$[^$]*\$")
 SHIPPED_NAMES = sorted((p.stem for p in (ROOT / "checkpoints").glob("*.safetensors")), key=len, reverse=True)

@@ -346,7 +346,8 @@ def cmd_paper(a: argparse.Namespace) -> int:
         "versions": library_versions(),
         "protocols": {name: dataclasses.asdict(p) for name, p in {d.name: p for d, p, *_ in plan}.items()},
         "budget_samples": {d.name: s for d, _, _, _, s in plan},
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds_this_run": round(time.perf_counter() - t0, 1),  # a resumed run: only what was left
+        "training_seconds": round(sum(c.seconds for c in curves), 1),  # the chosen runs', all sessions
     }
     if a.figure == "fig2":
         atomic_write(out / "fig2.png", fig2_png(curves))

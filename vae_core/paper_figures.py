@@ -155,7 +155,9 @@ def fig2_png(curves: list[Curve], x_lo: float | None = None) -> bytes:
         rows.setdefault(c.title, {}).setdefault(c.latent_dim, []).append(c)
     ncol = max(len(r) for r in rows.values())
     x_hi = max(p[0] for c in curves for p in c.points)
-    x_lo = x_lo or max(min(p[0] for c in curves for p in c.points), x_hi / 1e4)
+    x_lo = x_lo or max(
+        min(p[0] for c in curves for p in c.points), x_hi / 1e3
+    )  # the last three decades, as in the paper
     legend_h = 34
     img = Image.new("RGB", (ncol * PANEL_W + 40, len(rows) * (PANEL_H + 24) + legend_h + 10), "white")
     draw = ImageDraw.Draw(img)
