@@ -3,9 +3,10 @@
 import streamlit as st
 
 from explorer import state
-from explorer.i18n import both, tr, tr_text
+from explorer.i18n import tr
 from explorer.join import join_screen
 from explorer.layout import main_figure, page_setup, presenting
+from explorer.lessons import lesson_list
 from explorer.plain import plain
 from explorer.settings_form import choice_text
 from explorer.sidebar import model_label
@@ -81,23 +82,7 @@ the ELBO and the importance-weighted $\\log p(x)$.
 )
 
 st.subheader(tr("Start here: a first lesson", "여기서 시작: 첫 수업"))
-for i, (path, title) in enumerate(
-    [
-        ("pages/manifold.py", both("See what the decoder learned: the manifold", "디코더가 배운 것 보기: 매니폴드")),
-        (
-            "pages/concept_reparam.py",
-            both("How z is sampled: the reparameterisation trick", "z를 뽑는 법: 재매개변수화 트릭"),
-        ),
-        (
-            "pages/concept_autoencoder.py",
-            both("Why the KL term: autoencoder vs VAE", "KL 항이 왜 필요한가: 오토인코더와 VAE"),
-        ),
-        ("pages/concept_beta.py", both("Too much KL: β and posterior collapse", "KL이 지나치면: β와 사후분포 붕괴")),
-        ("pages/train.py", both("Train your own on digits (seconds)", "digits로 직접 학습하기 (몇 초)")),
-    ],
-    start=1,
-):
-    st.page_link(path, label=f"{i}. {tr_text(title)}")
+lesson_list()
 
 cfg, meta = act.ckpt.config, act.ckpt.meta
 ds, metrics = meta.get("dataset", {}), meta.get("metrics", {})

@@ -147,6 +147,7 @@ class Plane {
     this.frames = 0;
     this.showGrid = false;
     this.gridCanvas = null;
+    this.viewRev = null;
     this.build();
     this.update(data);
   }
@@ -218,6 +219,7 @@ class Plane {
       this.showGrid = this.gridBox.checked;
       this.drawStatic();
       this.render();
+      this.scheduleCommit(0);
     });
     new ResizeObserver(() => this.resize()).observe(main);
     // A theme switch changes Streamlit's CSS variables without new data: look now and then.
@@ -253,6 +255,22 @@ class Plane {
       if (this.model && !this.atPick()) this.pick = null; // a stale selection: z has moved on since
     }
     this.gridText.textContent = this.t.grid;
+    // What a link hides: the sliders, the path controls, the layer switch.
+    const hide = new Set(data.hide || []);
+    this.sliders.style.display = hide.has("sliders") ? "none" : "";
+    this.gridBox.parentElement.style.display = hide.has("layers") ? "none" : "";
+    this.pathBox.style.display = hide.has("path") ? "none" : "";
+    const newView = data.view_rev !== this.viewRev;
+    if (newView) {
+      // A link (or a lesson step) set the path and the layers: take them as the plane's own.
+      this.viewRev = data.view_rev;
+      const p0 = data.path0 || {};
+      for (const k of ["kind", "from", "to", "radius", "frames", "fps", "loop"]) if (p0[k] !== undefined) this.path[k] = p0[k];
+      this.path.center = null;
+      this.showGrid = !!data.grid0;
+      this.gridBox.checked = this.showGrid;
+      this.gridCanvas = null;
+    }
     const model = MODELS[data.model_key];
     if (!model) {
       this.model = null;
@@ -289,6 +307,9 @@ class Plane {
       this.buildPath();
       if (!this.have.includes(data.model_key)) this.have.push(data.model_key);
       this.resize();
+    } else if (newView) {
+      this.stop(false);
+      this.buildPath();
     }
     this.colors = null; // re-read the theme
     this.drawStatic();
@@ -765,6 +786,7 @@ class Plane {
       this.drawStrip();
       this.render();
       if (wasPlaying) this.play();
+      if (this.pathBuilt) this.scheduleCommit(300); // the path is part of the view (the address)
     };
     kind.addEventListener("change", () => {
       this._centerStale = true;
@@ -786,7 +808,9 @@ class Plane {
     });
     this.pathInputs = { kind, from, to };
     this.updatePlay();
+    this.pathBuilt = false;
     sync();
+    this.pathBuilt = true;
   }
 
   pathZ() {
@@ -986,7 +1010,9 @@ class Plane {
     if (!this.send) return;
     this.seq = (this.seq || 0) + 1;
     const have = askModel ? this.have.filter((k) => k !== this.data.model_key) : this.have;
-    this.send("commit", { z: this.z.slice(), pick: this.pick, have, seq: this.seq });
+    const p = this.path;
+    const path = { kind: p.kind, from: p.from, to: p.to, radius: p.radius, frames: p.frames, fps: p.fps, loop: p.loop };
+    this.send("commit", { z: this.z.slice(), pick: this.pick, have, seq: this.seq, path, grid: this.showGrid });
   }
 
   api() {

@@ -231,6 +231,41 @@ def parse_commit(commit, latent_dim: int, n_points: int) -> tuple[list[float], i
     return z, pick, have
 
 
+PATH_DEFAULT = {"kind": "none", "from": 0, "to": 1, "radius": 1.5, "frames": 12, "fps": 6, "loop": True}
+
+
+def _bounded(value, kind: type, lo: float, hi: float, default):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return default
+    return kind(min(max(value, lo), hi))
+
+
+def clean_path(path, n_points: int) -> dict:
+    """The plane's path settings from the browser (or a link), each field checked; a bad field
+    takes its default. Keys as in PATH_DEFAULT (the JS plane's names)."""
+    path = path if isinstance(path, dict) else {}
+    top = max(n_points - 1, 0)
+    kind = path.get("kind")
+    return {
+        "kind": kind if kind in ("none", "line", "circle") else "none",
+        "from": _bounded(path.get("from"), int, 0, top, 0),
+        "to": _bounded(path.get("to"), int, 0, top, min(1, top)),
+        "radius": _bounded(path.get("radius"), float, 0.1, 3.0, 1.5),
+        "frames": _bounded(path.get("frames"), int, 2, 60, 12),
+        "fps": _bounded(path.get("fps"), int, 1, 30, 6),
+        "loop": path.get("loop") if isinstance(path.get("loop"), bool) else True,
+    }
+
+
+def set_view(keys: PlaneKeys, path: dict | None, grid: bool | None) -> None:
+    """Python (a link, a lesson step) sets the path and the background layer (the plane follows)."""
+    if path is not None:
+        keys.path.set(path)
+    if grid is not None:
+        keys.grid.set(grid)
+    keys.view_rev.set(keys.view_rev.get() + 1)
+
+
 def _on_commit(keys: PlaneKeys, latent_dim: int, n_points: int) -> None:
     value = keys.component.get() or {}
     try:
@@ -240,6 +275,11 @@ def _on_commit(keys: PlaneKeys, latent_dim: int, n_points: int) -> None:
         return
     keys.z.set(z)
     keys.pick.set(pick)
+    commit = value.get("commit") or {}
+    if "path" in commit:
+        keys.path.set(clean_path(commit["path"], n_points))
+    if isinstance(commit.get("grid"), bool):
+        keys.grid.set(commit["grid"])
     # The browser says which models it holds: one it lacks (a failed load) is sent again.
     SENT_MODELS.set([m for m in SENT_MODELS.get() if m in have])
     keys.echo.set(True)  # the browser already shows this z
@@ -285,6 +325,7 @@ def latent_plane(
     *,
     star: dict | None = None,
     paths: bool = True,
+    hide: frozenset[str] = frozenset(),
 ) -> None:
     """Mount the plane (and, when the browser lacks this model, its loader).
 
@@ -319,6 +360,10 @@ def latent_plane(
         "class_names": class_names(ckpt.class_names),
         "colors": PALETTE,
         "texts": _texts(),
+        "path0": keys.path.get(),
+        "grid0": keys.grid.get(),
+        "view_rev": keys.view_rev.get(),
+        "hide": sorted(hide),
     }
     _plane(
         key=keys.component.name,

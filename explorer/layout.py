@@ -14,11 +14,13 @@ projector asks `presenting()`. No internal Streamlit API is used.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
-from . import session, state
+from . import address, lessons, links, session, state
 from .i18n import LANGS, lang, tr
 
 # The language and presenter switches have widget keys of their own (session.LANG_WIDGET,
@@ -112,16 +114,41 @@ def _on_lang() -> None:
 
 
 def _on_present_toggle() -> None:
-    session.PRESENT.set(session.PRESENT_WIDGET.get())
-    # Keep the URL in step, so a reload (or a copied link) stays in the chosen mode.
-    if session.PRESENT.get():
-        st.query_params["present"] = "1"
-    else:
-        st.query_params.pop("present", None)
+    session.PRESENT.set(session.PRESENT_WIDGET.get())  # the address follows (links.write_address)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+HIDE_SIDEBAR_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"]
+{ display: none !important; }
+</style>"""
+
+
+def _page_script(depth: int = 2) -> str:
+    """The running page's script relative to app.py ("pages/walk.py"), from the caller's file."""
+    try:
+        file = sys._getframe(depth).f_globals.get("__file__", "")
+        return Path(file).resolve().relative_to(ROOT).as_posix()
+    except (ValueError, OSError):
+        return "app.py"
+
+
+def hidden(name: str) -> bool:
+    """Whether the link hides a control (explorer.address.HIDEABLE: "picker", "sliders", "grid" …)."""
+    return name in session.HIDE.get()
 
 
 def page_setup(title_en: str, title_ko: str) -> state.Active:
-    """Configure the page, draw the sidebar, and return the active model (the same on every page)."""
+    """Configure the page, draw the sidebar, and return the active model (the same on every page).
+
+    On a session's first run the address's view is opened first (links.read_address), and a
+    lesson step on another page switches there."""
+    script = _page_script()
+    page = address.page_path(script)
+    links.read_address(page)
+    goto = session.LESSON_GOTO.pop()
+    if goto is not None and goto != script:
+        st.switch_page(goto)
     present = presenting()
     st.set_page_config(
         page_title=f"{tr(title_en, title_ko)} · VAE",
@@ -134,39 +161,52 @@ def page_setup(title_en: str, title_ko: str) -> state.Active:
         st.html(PRESENTER_CSS)
     if lang() == "ko":
         st.html(KOREAN_CSS)
+    if hidden("sidebar"):
+        st.html(HIDE_SIDEBAR_CSS)
     with st.sidebar:
-        for p in PAGES:
-            st.page_link(p.path, label=p.ko if lang() == "ko" else p.en, icon=p.icon)
-        st.divider()
+        if not hidden("menu"):
+            for p in PAGES:
+                st.page_link(p.path, label=p.ko if lang() == "ko" else p.en, icon=p.icon)
+            st.divider()
     from .sidebar import model_picker
 
-    active = model_picker()
+    active = model_picker(show=not hidden("picker"), locked="model" in session.LOCK.get())
     with st.sidebar:
         session.LANG_WIDGET.set(lang())
-        st.radio(
-            tr("Language", "언어"),
-            list(LANGS),
-            format_func=LANGS.get,
-            key=session.LANG_WIDGET.name,
-            on_change=_on_lang,
-            horizontal=True,
-        )
+        if not hidden("lang"):
+            st.radio(
+                tr("Language", "언어"),
+                list(LANGS),
+                format_func=LANGS.get,
+                key=session.LANG_WIDGET.name,
+                on_change=_on_lang,
+                horizontal=True,
+            )
         session.PRESENT_WIDGET.set(present)
-        st.toggle(
-            tr("Presenter mode", "발표 모드"),
-            key=session.PRESENT_WIDGET.name,
-            on_change=_on_present_toggle,
-            help=tr(
-                "Large type and full-width figures for a projector; the sidebar starts collapsed. "
-                "Add ?present=1 to a page's address to open it this way.",
-                "프로젝터용으로 글자를 키우고 그림을 화면 폭에 맞춥니다. 사이드바는 접힌 채로 시작합니다. "
-                "주소 끝에 ?present=1을 붙이면 처음부터 이 모드로 열립니다.",
-            ),
-        )
-        # A dialog, drawn only when asked for: the address and a big QR code over whatever page is shown.
-        share = tr("Share with the class", "반 학생들과 공유")
-        if st.button(share, icon=":material/qr_code_2:", key="share_open", width="stretch"):
-            from .join import join_screen
+        if not hidden("present"):
+            st.toggle(
+                tr("Presenter mode", "발표 모드"),
+                key=session.PRESENT_WIDGET.name,
+                on_change=_on_present_toggle,
+                help=tr(
+                    "Large type and full-width figures for a projector; the sidebar starts collapsed. "
+                    "Add ?present=1 to a page's address to open it this way.",
+                    "프로젝터용으로 글자를 키우고 그림을 화면 폭에 맞춥니다. 사이드바는 접힌 채로 시작합니다. "
+                    "주소 끝에 ?present=1을 붙이면 처음부터 이 모드로 열립니다.",
+                ),
+            )
+        if not hidden("share"):
+            # Dialogs, drawn only when asked for, over whatever page is shown: the app's address for
+            # joining, and the link to this very view.
+            share = tr("Share with the class", "반 학생들과 공유")
+            if st.button(share, icon=":material/qr_code_2:", key="share_open", width="stretch"):
+                from .join import join_screen
 
-            st.dialog(share, width="large")(join_screen)()
+                st.dialog(share, width="large")(join_screen)()
+            view = tr("Share this view", "이 화면 공유")
+            if st.button(view, icon=":material/link:", key="share_view", width="stretch"):
+                st.dialog(view, width="large")(links.share_panel)(page, present)
+        links.write_address(page, "sidebar")
+    links.ignored_notice()
+    lessons.lesson_bar(page)
     return active

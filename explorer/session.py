@@ -21,6 +21,10 @@ the `main_figure` container) is an element identity, not state: it is not declar
 refuses a literal `key="..."` that equals a declared name, so a declared key is always reached
 through its declaration.
 
+**Shareable keys** carry `param=`: the short name(s) they have in the address (explorer/address.py
+reads and checks them, explorer/links.py writes the view on screen there and applies a link's view
+to these keys). `shareable()` lists them; tests check every address parameter has its key.
+
 To add a key: declare it below, in the section of the page that owns it, as
 `NAME = Key("name", type, default, "what it is")` (a `factory=` instead of a default for lists and
 dicts; `widget=True` for a widget's key); then use `NAME.get()` / `NAME.set(v)` where it is needed.
@@ -50,6 +54,7 @@ class Key(Generic[T]):
         factory: Callable[[], T] | None = None,
         check: Callable[[T], bool] | None = None,
         widget: bool = False,
+        param: str | tuple[str, ...] | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -58,6 +63,9 @@ class Key(Generic[T]):
         self.check = check
         self.widget = widget  # a widget's key: Streamlit writes it when the widget changes
         self.doc = doc
+        # Shareable: the address parameter(s) of explorer/address.py this key is written to and
+        # restored from (explorer/links.py converts); None for what a link does not carry.
+        self.param = (param,) if isinstance(param, str) else param
 
     def __repr__(self) -> str:
         return f"Key({self.name!r})"
@@ -98,8 +106,17 @@ class Key(Generic[T]):
 class Family:
     """Keys made from a pattern, one per thing (a model, a dimension, a setting): `PICKER.of(id)`."""
 
-    def __init__(self, pattern: str, kind: type | tuple[type, ...], doc: str = "", *, widget: bool = False) -> None:
+    def __init__(
+        self,
+        pattern: str,
+        kind: type | tuple[type, ...],
+        doc: str = "",
+        *,
+        widget: bool = False,
+        param: str | tuple[str, ...] | None = None,
+    ) -> None:
         self.pattern = pattern
+        self.param = (param,) if isinstance(param, str) else param
         self.kind = kind
         self.widget = widget
         self.doc = doc
@@ -122,7 +139,11 @@ def update(values: dict[Key, Any]) -> None:
 
 # `ModelRef` lives in explorer.models (Streamlit-free); typed loosely here to keep this module light.
 ACTIVE_MODEL = Key(
-    "active_model", object, None, "The active ModelRef, the same on every page; None until the first page."
+    "active_model",
+    object,
+    None,
+    "The active ModelRef, the same on every page; None until the first page.",
+    param="model",
 )
 UPLOADS = Key(
     "uploaded_models",
@@ -149,9 +170,10 @@ LANG = Key(
     None,
     "The session's language, 'en' or 'ko'; None before the first page.",
     check=lambda v: v in ("en", "ko"),
+    param="lang",
 )
 LANG_WIDGET = Key("lang_switch", str, None, "The sidebar's language switch (set from LANG on each run).", widget=True)
-PRESENT = Key("present", bool, None, "Presenter mode (for a projector); None before the first page.")
+PRESENT = Key("present", bool, None, "Presenter mode (for a projector); None before the first page.", param="present")
 PRESENT_WIDGET = Key("present_switch", bool, None, "The sidebar's presenter switch (set from PRESENT).", widget=True)
 
 # ---- the latent plane (explorer/latent_plane.py) ----
@@ -167,12 +189,41 @@ SENT_MODELS = Key(
 class PlaneKeys:
     """The keys of one latent plane instance (its component key is `instance`)."""
 
-    def __init__(self, instance: str, *, z: str | None = None, pick: str | None = None) -> None:
+    def __init__(self, instance: str, *, z: str | None = None, pick: str | None = None, shared: bool = False) -> None:
         self.instance = instance
         self.component = Key(instance, object, None, "The plane's component state (its last commit).", widget=True)
         self.loader = Key(f"{instance}.model", object, None, "The model loader's component state.", widget=True)
-        self.z = Key(z or f"{instance}.z", list, None, "The z the server holds, validated; None before the plane.")
-        self.pick = Key(pick or f"{instance}.pick", int, None, "The selected test image's index, or None.")
+        self.z = Key(
+            z or f"{instance}.z",
+            list,
+            None,
+            "The z the server holds, validated; None before the plane.",
+            param="z" if shared else None,
+        )
+        self.pick = Key(
+            pick or f"{instance}.pick",
+            int,
+            None,
+            "The selected test image's index, or None.",
+            param="pick" if shared else None,
+        )
+        self.path = Key(
+            f"{instance}.path",
+            dict,
+            None,
+            "The plane's path {kind, from, to, r, frames, fps, loop} as last committed; None for the default.",
+            param=("path", "from", "to", "r", "frames", "fps", "loop") if shared else None,
+        )
+        self.grid = Key(
+            f"{instance}.grid",
+            bool,
+            False,
+            "The decoded manifold drawn behind the plane.",
+            param="layers" if shared else None,
+        )
+        self.view_rev = Key(
+            f"{instance}.view_rev", int, 0, "Bumped when a link sets the path or layers: the plane follows."
+        )
         self.rev = Key(f"{instance}.rev", int, 0, "Bumped when Python moves z, so the plane follows.")
         self.sent = Key(f"{instance}.sent", tuple, None, "((model key, rev), z0, pick) last sent to the plane.")
         self.echo = Key(f"{instance}.echo", bool, False, "The last commit came from the browser (it shows z).")
@@ -183,7 +234,7 @@ class PlaneKeys:
 
 # The Walk page's z and selected test image are the plane's, in both of the page's forms: the JS
 # plane, and plain sliders with a clickable scatter where no JavaScript component runs.
-WALK = PlaneKeys("walk_plane", z="walk_z", pick="walk_pick")
+WALK = PlaneKeys("walk_plane", z="walk_z", pick="walk_pick", shared=True)
 WALK_MODEL = Key("walk_model", str, None, "The model key Walk last showed: another model starts at the origin.")
 WALK_SLIDER = Family("walk_z{}", float, "Plain Walk: the slider of latent dimension i.", widget=True)
 WALK_SCATTER = Key(
@@ -201,11 +252,13 @@ ENC_DIGEST = Key(
 
 # ---- Manifold (pages/manifold.py) ----
 
-MANIFOLD_N = Key("manifold_n", int, 20, "The grid's size n (n × n images).", widget=True)
-MANIFOLD_SPACING = Key("manifold_spacing", str, "icdf", "'icdf' or 'linear'.", widget=True)
-MANIFOLD_OVERLAY = Key("manifold_overlay", bool, True, "The test set's latent means drawn over the grid.", widget=True)
+MANIFOLD_N = Key("manifold_n", int, 20, "The grid's size n (n × n images).", widget=True, param="n")
+MANIFOLD_SPACING = Key("manifold_spacing", str, "icdf", "'icdf' or 'linear'.", widget=True, param="spacing")
+MANIFOLD_OVERLAY = Key(
+    "manifold_overlay", bool, True, "The test set's latent means drawn over the grid.", widget=True, param="layers"
+)
 MANIFOLD_RANGE = Family(
-    "lin_z{}", float, "Linear spacing's bound: lin_z1lo, lin_z1hi, lin_z2lo, lin_z2hi.", widget=True
+    "lin_z{}", float, "Linear spacing's bound: lin_z1lo, lin_z1hi, lin_z2lo, lin_z2hi.", widget=True, param="box"
 )
 
 # ---- Samples and metrics (pages/metrics.py) ----
@@ -273,6 +326,30 @@ BOARD_ANSWER_SENT = Key("board_answer_sent", tuple, None, "(kind, text) of the l
 BOARD_PROMPT = Key("board_prompt", str, "", "The teacher's question as typed.", widget=True)
 BOARD_TARGET = Key("board_target", int, -1, "The class a question's true answer is (-1: none).", widget=True)
 BOARD_LAST_POLL = Key("board_last_poll", float, 0.0, "When a student's board last redrew for new submissions.")
+
+
+# ---- links and lessons (explorer/links.py, explorer/lessons.py) ----
+
+ADDRESS_READ = Key("address_read", bool, False, "This session has read its first page's address (a link's view).")
+ADDRESS_IGNORED = Key(
+    "address_ignored", list, None, "Names of the link's parameters that were not used (one notice, then cleared)."
+)
+ADDRESS_WRITER = Family(
+    "address_{}", object, "The address writer's component state, one per place it is mounted.", widget=True
+)
+ADDRESS_SEQ = Key("address_seq", int, 0, "How many times this session wrote its address (the last write wins).")
+ADDRESS_TAG = Key("address_tag", str, None, "A random tag of this session, so a new session's writes start over.")
+HIDE = Key("hide", frozenset, frozenset(), "Controls the link hides (explorer.address.HIDEABLE).", param="hide")
+LOCK = Key("lock", frozenset, frozenset(), "What the link locks (explorer.address.LOCKABLE).", param="lock")
+LESSON = Key("lesson", str, None, "The lesson being followed (a file stem in lessons/), or None.", param="lesson")
+LESSON_STEP = Key("lesson_step", int, 1, "The lesson's step shown, from 1.", param="step")
+LESSON_ERROR = Key("lesson_error", str, None, "Why the lesson a link asked for cannot be opened (shown once).")
+LESSON_GOTO = Key("lesson_goto", str, None, "The page script a lesson step opens, switched to on the next page run.")
+
+
+def shareable() -> list[Key | Family]:
+    """The keys a link carries (those with `param`)."""
+    return [k for k in declared() if getattr(k, "param", None)]
 
 
 def declared() -> list[Key | Family]:

@@ -53,9 +53,12 @@ def _on_upload() -> None:
     state.set_active(ref)
 
 
-def model_picker() -> state.Active:
-    """Render the picker and return the active model (the same on every page)."""
+def model_picker(show: bool = True, locked: bool = False) -> state.Active:
+    """Render the picker and return the active model (the same on every page). A link may hide
+    it (`hide=picker`) or lock it (`lock=model`: shown, disabled)."""
     current = state.active()
+    if not show:
+        return current
     labels = {m.id: model_label(m) for m in state.available_models()}  # formatted now, in this session's language
     labels.setdefault(current.ref.id, model_label(current.ref))  # e.g. a model saved a moment ago
     ids = list(labels)
@@ -68,6 +71,7 @@ def model_picker() -> state.Active:
             on_change=_on_select,
             args=(current.ref.id,),
             format_func=labels.get,
+            disabled=locked,
             help=tr(
                 "Shipped models, the class's models (see the gallery), and your uploads.",
                 "기본 제공 모델, 우리 반이 학습한 모델(갤러리 참고), 직접 올린 모델입니다.",
@@ -85,6 +89,8 @@ def model_picker() -> state.Active:
                 e=len(meta.get("history", [])),
             )
         )
+        if locked:  # the link fixes the model: no upload either
+            return state.active()
         with st.expander(tr("Upload a checkpoint", "체크포인트 올리기")):
             st.file_uploader(
                 tr("vae_core checkpoint (.safetensors)", "vae_core 체크포인트 (.safetensors)"),

@@ -1,12 +1,12 @@
 import streamlit as st
 
-from explorer import session, state
+from explorer import links, session, state
 from explorer.i18n import tr
-from explorer.layout import figure_height, main_figure, page_setup, presenting
+from explorer.layout import figure_height, hidden, main_figure, page_setup, presenting
 from explorer.plain import shown
 from explorer.widgets import cached_manifold_figure, cached_png
 from vae_core.errors import VAECoreError
-from vae_core.manifold import MAX_GRID, data_range
+from vae_core.manifold import LATENT_SQUARE, MAX_GRID, data_range
 
 act = page_setup("Manifold", "매니폴드")
 
@@ -34,24 +34,37 @@ def grid_view() -> None:
         explain()
     mu, _, labels = state.sample_latents(act.key, ckpt)
 
-    c1, c2, c3 = st.columns([1, 1, 1])
-    n = c1.slider(tr("Grid size n", "격자 크기 n"), 5, MAX_GRID, 20, key=session.MANIFOLD_N.name)
-    spacing = c2.radio(
-        tr("Spacing", "간격"),
-        ["icdf", "linear"],
-        horizontal=True,
-        key=session.MANIFOLD_SPACING.name,
-        format_func={"icdf": tr("inverse Gaussian CDF", "가우시안 역 CDF"), "linear": tr("linear", "균등")}.get,
-    )
-    overlay = c3.checkbox(
-        tr("Overlay the test set's latent means", "테스트 세트의 잠재 평균 겹쳐 보기"),
-        value=True,
-        key=session.MANIFOLD_OVERLAY.name,
-    )
+    # Widgets start from their declared defaults (or a link's values), set before they render.
+    for key in (session.MANIFOLD_N, session.MANIFOLD_SPACING, session.MANIFOLD_OVERLAY):
+        key.setdefault()
+    show_grid, show_layers = not hidden("grid"), not hidden("layers")
+    c1, c2, c3 = st.columns([1, 1, 1]) if show_grid or show_layers else (None, None, None)
+    n, spacing, overlay = session.MANIFOLD_N.get(), session.MANIFOLD_SPACING.get(), session.MANIFOLD_OVERLAY.get()
+    if show_grid:
+        n = c1.slider(tr("Grid size n", "격자 크기 n"), 5, MAX_GRID, key=session.MANIFOLD_N.name)
+        spacing = c2.radio(
+            tr("Spacing", "간격"),
+            ["icdf", "linear"],
+            horizontal=True,
+            key=session.MANIFOLD_SPACING.name,
+            format_func={"icdf": tr("inverse Gaussian CDF", "가우시안 역 CDF"), "linear": tr("linear", "균등")}.get,
+        )
+    if show_layers:
+        overlay = c3.checkbox(
+            tr("Overlay the test set's latent means", "테스트 세트의 잠재 평균 겹쳐 보기"),
+            key=session.MANIFOLD_OVERLAY.name,
+        )
 
-    lo, hi = (-3.0, -3.0), (3.0, 3.0)
+    lo, hi = LATENT_SQUARE
     if spacing == "linear":
         dlo, dhi = data_range(mu) if len(mu) else (lo, hi)
+        bounds = {"1lo": dlo[0], "2lo": dlo[1], "1hi": dhi[0], "2hi": dhi[1]}
+        for suffix, v in bounds.items():  # the data's range, unless the session (a link) has one
+            if not session.MANIFOLD_RANGE.of(suffix).is_set():
+                session.MANIFOLD_RANGE.of(suffix).set(round(float(v), 2))
+        box = {s: float(session.MANIFOLD_RANGE.of(s).get()) for s in bounds}
+        lo, hi = (box["1lo"], box["2lo"]), (box["1hi"], box["2hi"])
+    if spacing == "linear" and show_grid:
         st.caption(
             tr(
                 "Range defaults to where 98% of the encoded test sample lies (1% and 99% quantiles).",
@@ -60,20 +73,12 @@ def grid_view() -> None:
         )
         r = st.columns(4)
         lo = (
-            r[0].number_input(
-                tr("z₁ from", "z₁ 시작"), value=round(dlo[0], 2), step=0.1, key=session.MANIFOLD_RANGE.of("1lo").name
-            ),
-            r[2].number_input(
-                tr("z₂ from", "z₂ 시작"), value=round(dlo[1], 2), step=0.1, key=session.MANIFOLD_RANGE.of("2lo").name
-            ),
+            r[0].number_input(tr("z₁ from", "z₁ 시작"), step=0.1, key=session.MANIFOLD_RANGE.of("1lo").name),
+            r[2].number_input(tr("z₂ from", "z₂ 시작"), step=0.1, key=session.MANIFOLD_RANGE.of("2lo").name),
         )
         hi = (
-            r[1].number_input(
-                tr("z₁ to", "z₁ 끝"), value=round(dhi[0], 2), step=0.1, key=session.MANIFOLD_RANGE.of("1hi").name
-            ),
-            r[3].number_input(
-                tr("z₂ to", "z₂ 끝"), value=round(dhi[1], 2), step=0.1, key=session.MANIFOLD_RANGE.of("2hi").name
-            ),
+            r[1].number_input(tr("z₁ to", "z₁ 끝"), step=0.1, key=session.MANIFOLD_RANGE.of("1hi").name),
+            r[3].number_input(tr("z₂ to", "z₂ 끝"), step=0.1, key=session.MANIFOLD_RANGE.of("2hi").name),
         )
     rest = ()
     if ckpt.config.latent_dim > 2:
@@ -84,6 +89,7 @@ def grid_view() -> None:
             )
         )
 
+    links.write_address("manifold", "manifold")
     try:
         mosaic, z1, z2 = state.cached_manifold(act.key, ckpt, n, spacing, tuple(lo), tuple(hi), rest)
     except VAECoreError as exc:

@@ -2,7 +2,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import latent_plane as plane
-from explorer import session, state
+from explorer import links, session, state
 from explorer.i18n import tr
 from explorer.layout import page_setup
 from explorer.widgets import plain_path_walk, plain_walker, set_z, test_image_details
@@ -28,7 +28,8 @@ def _to_origin() -> None:
 
 @st.fragment
 def plane_view() -> None:
-    plane.latent_plane(PLANE, act.key, ckpt, mu, logvar, labels)
+    plane.latent_plane(PLANE, act.key, ckpt, mu, logvar, labels, hide=session.HIDE.get())
+    links.write_address("walk", "walk")
     z = plane.get_z(PLANE)
     left, right = st.columns([3, 1])
     left.caption(

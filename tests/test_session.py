@@ -90,3 +90,11 @@ def test_keys_check_what_they_are_given():
     at = AppTest.from_function(script).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.markdown[0].value == "TypeError,ValueError,TypeError,860,20,True"
+
+
+def test_every_address_parameter_has_its_shareable_key():
+    """A link's parameters (explorer/address.py) are restored into declared keys (`param=`)."""
+    from explorer import address
+
+    claimed = {name for key in session.shareable() for name in key.param}
+    assert claimed == {p.name for p in address.PARAMS}, claimed ^ {p.name for p in address.PARAMS}

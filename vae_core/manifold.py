@@ -18,6 +18,8 @@ from .inputs import Z_LIMIT, check_latents
 from .model import VAE
 
 MIN_GRID, MAX_GRID = 2, 40
+# The default latent square, (lo, hi) per dimension: ±3 prior standard deviations, 99.7% of its mass.
+LATENT_SQUARE = ((-3.0, -3.0), (3.0, 3.0))
 SPACINGS = ("icdf", "linear")
 SMALL_IMAGE = 16  # images below this many pixels a side are enlarged and separated in mosaics
 MIN_TILE = 28  # ...to at least this many pixels a side (8x8 digits -> 32x32)
