@@ -11,6 +11,7 @@ from explorer.plain import plain
 from explorer.settings_form import choice_text
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
+from vae_core.manifold import LATENT_SQUARE
 
 act = page_setup("Home", "홈")
 
@@ -118,7 +119,7 @@ with card:
         + (tr("Note: {x}.", "참고: {x}.", x=plain(ds["note"])) if ds.get("note") else "")
     )
 with picture:
-    mosaic, _, _ = state.cached_manifold(act.key, act.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+    mosaic, _, _ = state.cached_manifold(act.key, act.ckpt, 15, "icdf", *LATENT_SQUARE, ())
     show_image(
         mosaic,
         tr(

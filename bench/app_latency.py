@@ -143,7 +143,7 @@ def plane_payload_size() -> dict:
     layer and biases) and the whole blob with the test points, against float32 weights."""
     import numpy as np
 
-    from explorer.latent_plane import float16_decoder, model_blob
+    from explorer.latent_plane import encode_blob, float16_decoder
     from vae_core.checkpoint import load_checkpoint
     from vae_core.evaluate import encode
     from vae_core.manifold import decoder_layers
@@ -153,7 +153,7 @@ def plane_payload_size() -> dict:
         ckpt = load_checkpoint(f)
         layers = decoder_layers(ckpt.model)
         mu, logvar = (t.numpy() for t in encode(ckpt.model, ckpt.sample_x()))
-        blob = model_blob.__wrapped__(f.stem, ckpt, mu, logvar, ckpt.sample_labels.numpy())
+        blob = encode_blob(f.stem, ckpt, mu, logvar, ckpt.sample_labels.numpy())
         out[f.stem] = {
             "params": int(sum(np.prod(w.shape) + b.size for w, b in layers)),
             "float32_weight_bytes": sum(w.nbytes + b.nbytes for w, b in layers),

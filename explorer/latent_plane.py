@@ -34,6 +34,7 @@ from vae_core.manifold import clean_z, decoder_layers
 from .figures import PALETTE
 from .i18n import both, class_names, lang, tr
 from .session import SENT_MODELS, PlaneKeys
+from .shared import of_model
 
 PLANE_RANGE = 4.0  # the plane spans [-4, 4]^2 (99.99% of the prior per dimension) unless the data needs more
 CALIBRATION_POINTS = 4096  # latent points used to choose each float16 weight's rounding
@@ -162,14 +163,29 @@ def plane_range(mu: np.ndarray) -> float:
     return float(max(PLANE_RANGE, np.ceil(q)))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _plane_range(model_key: str, _mu: np.ndarray) -> float:
-    """plane_range(mu), computed once per model (a quantile over every test point)."""
-    return plane_range(_mu)
+def _plane_range(model_key: str, ckpt: Checkpoint) -> float:
+    """plane_range of the model's test means, computed once per model (a quantile over every point)."""
+    return of_model(model_key, ckpt, _range_of, model_key)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def model_blob(key: str, _ckpt: Checkpoint, mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> bytes:
+def _range_of(ckpt: Checkpoint, key: str) -> float:
+    from .state import sample_latents
+
+    return plane_range(sample_latents(key, ckpt)[0])
+
+
+def model_blob(key: str, ckpt: Checkpoint) -> bytes:
+    """The model as the browser receives it (encode_blob of its test sample), once per model."""
+    return of_model(key, ckpt, _blob_of, key)
+
+
+def _blob_of(ckpt: Checkpoint, key: str) -> bytes:
+    from .state import sample_latents
+
+    return encode_blob(key, ckpt, *sample_latents(key, ckpt))
+
+
+def encode_blob(key: str, _ckpt: Checkpoint, mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> bytes:
     """One model for the browser: a little-endian uint32 header length, a JSON header (padded to
     4 bytes), then the arrays it lists (offsets from the header's end, 4-byte aligned): decoder weights, test means (N, d), log-variances
     of the first two dims (N, 2) and labels (N,)."""
@@ -338,7 +354,7 @@ def latent_plane(
         set_z(keys, np.zeros(d))
     sent = SENT_MODELS.setdefault()
     if model_key not in sent:  # once per model and session: the page keeps it across page switches
-        _loader(key=keys.loader.name, data=model_blob(model_key, ckpt, mu, logvar, labels), height="content")
+        _loader(key=keys.loader.name, data=model_blob(model_key, ckpt), height="content")
         sent.append(model_key)
     rev = keys.rev.get()
     z0, pick = get_z(keys), get_pick(keys)
@@ -356,7 +372,7 @@ def latent_plane(
         "pick": pick,
         "star": star,
         "paths": paths and len(mu) > 0,
-        "range": _plane_range(model_key, mu),
+        "range": _plane_range(model_key, ckpt),
         "class_names": class_names(ckpt.class_names),
         "colors": PALETTE,
         "texts": _texts(),

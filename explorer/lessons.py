@@ -226,11 +226,8 @@ def lesson_bar(page: str) -> None:
             k=k,
             n=len(lesson.steps),
         )
-        st.markdown(f"**{head}**" + (f" — {pick(step.title)}" if step.title[0] else ""))
-        st.markdown(pick(step.text))
-        if step.question:
-            st.info(pick(step.question), icon=":material/help:")
-        prev, nxt, leave = st.columns([1, 1, 1])
+        words, prev, nxt, leave = st.columns([5, 1.2, 1.2, 1.2], vertical_alignment="center")
+        words.markdown(f"**{head}**" + (f" — {pick(step.title)}" if step.title[0] else ""))
         prev.button(
             tr("Previous", "이전"),
             key="lesson_prev",
@@ -250,7 +247,18 @@ def lesson_bar(page: str) -> None:
             width="stretch",
             type="primary",
         )
-        leave.button(tr("Leave the lesson", "수업 나가기"), key="lesson_leave", on_click=_leave, width="stretch")
+        leave.button(
+            tr("Leave", "나가기"),
+            key="lesson_leave",
+            icon=":material/close:",
+            on_click=_leave,
+            width="stretch",
+            type="tertiary",
+            help=tr("Leave the lesson", "수업 나가기"),
+        )
+        st.markdown(pick(step.text))
+        if step.question:
+            st.info(pick(step.question), icon=":material/help:")
 
 
 def lesson_list() -> None:

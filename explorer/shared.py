@@ -1,4 +1,5 @@
-"""Figures and images built once and shared by every session.
+"""The two caches: figures and images built once and shared by every session (`shared`), and what
+is derived from a model, once per model (`of_model`).
 
 All sessions' page runs share one Python interpreter, so what a run rebuilds each time is paid by
 the whole class: a plotly figure costs 5–60 ms to build (the β page built eight of them, 300 ms a
@@ -41,3 +42,17 @@ def shared(build: Callable[..., T], *args, **kwargs) -> T:
     arrays included) and language, and the same object for every session. Pass arrays and plain
     values, not models; `build` is a module-level function (its name is part of the key)."""
     return _built(f"{build.__module__}.{build.__qualname__}", lang(), build, args, kwargs)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _of_model(model_key: str, name: str, language: str, _build: Callable[..., T], _ckpt, args: tuple) -> T:
+    result = _build(_ckpt, *args)
+    return frozen(result) if isinstance(result, go.Figure) else result
+
+
+def of_model(model_key: str, ckpt, build: Callable[..., T], *args) -> T:
+    """`build(ckpt, *args)`, computed once per model (its `Active.key`: file and modification time,
+    or an upload's digest), distinct arguments and language, and the same object for every session
+    (never mutated). The one cache for what is derived from a model: latent codes, grids, metrics,
+    the plane's blob. `build` is a module-level function; `args` are plain values (hashed)."""
+    return _of_model(model_key, f"{build.__module__}.{build.__qualname__}", lang(), build, ckpt, args)

@@ -1,8 +1,8 @@
 """Session state and caches shared by all pages: the active model and what is derived from it.
 
 Models are cached with st.cache_resource keyed by file and modification time and are never
-mutated by a session (no .to(), no training: trained models are new objects). Arrays derived
-from a model (latent codes, grids) are cached with st.cache_data keyed by the model's key.
+mutated by a session (no .to(), no training: trained models are new objects). What is derived
+from a model (latent codes, grids) is cached by `shared.of_model`, keyed by the model's key.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from vae_core.scores import DENSITY, SCORE, omitted_normaliser, score_name
 from . import models, session
 from .i18n import class_names, tr
 from .models import DEFAULT_MODEL, ModelRef, shipped_models
+from .shared import of_model
 
 MAX_UPLOADS = 4
 
@@ -119,20 +120,27 @@ def add_upload(name: str, data: bytes) -> ModelRef:
 # ---- cached computations on the active model (keyed by Active.key) ----
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def sample_latents(key: str, _ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """mu, logvar of the checkpoint's stored test sample, and its labels (numpy)."""
-    x = _ckpt.sample_x()
+def _sample_latents(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = ckpt.sample_x()
     if x is None:
-        d = _ckpt.config.latent_dim
+        d = ckpt.config.latent_dim
         return np.zeros((0, d), np.float32), np.zeros((0, d), np.float32), np.zeros(0, np.int64)
-    mu, logvar = encode(_ckpt.model, x)
-    return mu.numpy(), logvar.numpy(), _ckpt.sample_labels.numpy()
+    mu, logvar = encode(ckpt.model, x)
+    return mu.numpy(), logvar.numpy(), ckpt.sample_labels.numpy()
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def cached_manifold(key: str, _ckpt: Checkpoint, n: int, spacing: str, lo: tuple, hi: tuple, rest: tuple):
-    return manifold_image(_ckpt.model, n, spacing, lo, hi, rest or None)
+def sample_latents(key: str, ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """mu, logvar of the checkpoint's stored test sample, and its labels (numpy; shared, read-only)."""
+    return of_model(key, ckpt, _sample_latents)
+
+
+def _manifold(ckpt: Checkpoint, n: int, spacing: str, lo: tuple, hi: tuple, rest: tuple):
+    return manifold_image(ckpt.model, n, spacing, lo, hi, rest or None)
+
+
+def cached_manifold(key: str, ckpt: Checkpoint, n: int, spacing: str, lo: tuple, hi: tuple, rest: tuple):
+    """(mosaic, z1, z2) of a grid, once per model and grid (vae_core.manifold.manifold_image)."""
+    return of_model(key, ckpt, _manifold, n, spacing, tuple(lo), tuple(hi), tuple(rest))
 
 
 def decode_one(ckpt: Checkpoint, z) -> np.ndarray:

@@ -11,8 +11,8 @@ from vae_core.manifold import circle_path, decode_images, line_path, png_bytes, 
 
 from . import session, state
 from .figures import latent_scatter, manifold_figure
-from .i18n import lang, tr
-from .shared import frozen, shared
+from .i18n import tr
+from .shared import of_model, shared
 
 Z_SLIDER = 4.0  # sliders span [-4, 4]: 99.99% of the prior's mass per dimension
 
@@ -41,35 +41,31 @@ def show_image(img: np.ndarray, caption: str | None = None, size: int = 224, con
     (container or st).image(shared(png_bytes, img, scale), caption=caption, output_format="PNG")
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _manifold_figure(
-    grid_key: tuple, spacing: str, overlay: bool, language: str, presenting: bool, _mosaic, _z1, _z2, _points
-):
-    fig = manifold_figure(_mosaic, _z1, _z2, spacing, *_points)
+def _manifold_figure(ckpt: Checkpoint, key: str, grid: tuple, overlay: bool, presenting: bool):
+    mosaic, z1, z2 = state.cached_manifold(key, ckpt, *grid)
+    mu, _, labels = state.sample_latents(key, ckpt)
+    points = (mu, labels, ckpt.class_names) if overlay else ()
+    fig = manifold_figure(mosaic, z1, z2, grid[1], *points)
     if presenting:  # no fixed height, no title (the page's title says it): the figure fills its box
         # and its ticks and legend are large enough for the back of a room
         fig.update_layout(title_text=None, height=None, margin=dict(t=10, b=10), font=dict(size=18))
-    return frozen(fig)
+    return fig
 
 
-def cached_manifold_figure(
-    act, grid: tuple, mosaic, z1, z2, spacing: str, overlay: bool, mu, labels, presenting: bool = False
-):
+def manifold_figure_of(act, grid: tuple, overlay: bool, presenting: bool = False):
     """The Manifold page's figure, built once per model, grid, overlay, language and mode, and
     shared by every session (plotly_chart copies a figure before it serialises it; nothing mutates it).
-    `grid` is (n, spacing, lo, hi, rest) as given to the cached grid."""
-    points = (mu, labels, act.ckpt.class_names) if overlay else ()
-    return _manifold_figure((act.key, *grid), spacing, overlay, lang(), presenting, mosaic, z1, z2, points)
+    `grid` is (n, spacing, lo, hi, rest) as given to state.cached_manifold."""
+    return of_model(act.key, act.ckpt, _manifold_figure, act.key, grid, overlay, presenting)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _png(key: tuple, scale: int, _image) -> bytes:
-    return png_bytes(_image, scale)
+def _grid_png(ckpt: Checkpoint, key: str, grid: tuple, scale: int) -> bytes:
+    return png_bytes(state.cached_manifold(key, ckpt, *grid)[0], scale)
 
 
-def cached_png(key: tuple, image: np.ndarray, scale: int = 1) -> bytes:
-    """PNG bytes of an image that `key` identifies (e.g. a model's grid), encoded once."""
-    return _png(key, scale, image)
+def manifold_png(act, grid: tuple, scale: int = 1) -> bytes:
+    """PNG bytes of a model's grid (`grid` as for manifold_figure_of), encoded once."""
+    return of_model(act.key, act.ckpt, _grid_png, act.key, grid, scale)
 
 
 def decoded_caption(z) -> str:

@@ -7,10 +7,10 @@ from explorer.concept_figures import codes_figure
 from explorer.concept_models import autoencoder_pair
 from explorer.i18n import class_names, tr
 from explorer.layout import page_setup
-from explorer.shared import shared
+from explorer.shared import of_model, shared
 from explorer.widgets import show_image
 from vae_core.concepts import prior_coverage, prior_samples, reconstruction_error
-from vae_core.manifold import data_range, legible_tile, to_uint8
+from vae_core.manifold import LATENT_SQUARE, data_range, legible_tile, to_uint8
 
 page_setup("Autoencoder vs VAE", "오토인코더와 VAE")
 
@@ -46,17 +46,23 @@ titles = (
 )
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def prior_mosaic(key: str, _ckpt, n: int, seed: int) -> np.ndarray:
-    x = prior_samples(_ckpt.model, n, torch.Generator().manual_seed(seed))
-    return legible_tile(to_uint8(x).view(n, *_ckpt.config.input_shape), int(np.sqrt(n)), gap=True)
+def _prior_mosaic(ckpt, n: int, seed: int) -> np.ndarray:
+    x = prior_samples(ckpt.model, n, torch.Generator().manual_seed(seed))
+    return legible_tile(to_uint8(x).view(n, *ckpt.config.input_shape), int(np.sqrt(n)), gap=True)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def scores(key: str, _ckpt, seed: int) -> tuple[float, float]:
-    x, y = _ckpt.sample_x(), _ckpt.sample_labels
-    coverage = prior_coverage(_ckpt.model, x, y, 500, torch.Generator().manual_seed(seed))
-    return reconstruction_error(_ckpt.model, x), coverage
+def prior_mosaic(key: str, ckpt, n: int, seed: int) -> np.ndarray:
+    return of_model(key, ckpt, _prior_mosaic, n, seed)
+
+
+def _scores(ckpt, seed: int) -> tuple[float, float]:
+    x, y = ckpt.sample_x(), ckpt.sample_labels
+    coverage = prior_coverage(ckpt.model, x, y, 500, torch.Generator().manual_seed(seed))
+    return reconstruction_error(ckpt.model, x), coverage
+
+
+def scores(key: str, ckpt, seed: int) -> tuple[float, float]:
+    return of_model(key, ckpt, _scores, seed)
 
 
 latents = [state.sample_latents(m.key, m.ckpt) for m in (ae, vae)]
@@ -89,7 +95,7 @@ for col, m, title, (mu, _, labels) in zip(cols, (ae, vae), titles, latents):
             tr("test images' codes", "테스트 이미지의 코드"),
         )
         st.plotly_chart(fig, width="stretch", key=f"ae_scatter_{m.ref.name}")
-        mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, GRID, "linear", (-3.0, -3.0), (3.0, 3.0), ())
+        mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, GRID, "linear", *LATENT_SQUARE, ())
         show_image(
             mosaic,
             tr("decoded {n} × {n} grid, z in [−3, 3]²", "[−3, 3]² 범위 {n} × {n} 격자를 디코딩한 이미지", n=GRID),

@@ -9,6 +9,7 @@ from explorer.shared import shared
 from explorer.widgets import show_image
 from vae_core.concepts import rate_distortion
 from vae_core.evaluate import ACTIVE_KL_NATS, COLLAPSE_KL_NATS, count_active
+from vae_core.manifold import LATENT_SQUARE
 
 act = page_setup("β and posterior collapse", "β와 사후분포 붕괴")
 
@@ -72,7 +73,7 @@ st.caption(
 for row in range(0, len(models), PER_ROW):
     cols = st.columns(PER_ROW)
     for col, name, m in zip(cols, names[row : row + PER_ROW], models[row : row + PER_ROW]):
-        mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, 8, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+        mosaic, _, _ = state.cached_manifold(m.key, m.ckpt, 8, "icdf", *LATENT_SQUARE, ())
         show_image(mosaic, name, 260, container=col)
 
 collapsed = [n for n, mt in zip(names, metrics) if mt.get("test_kl", 1.0) < COLLAPSE_KL_NATS]

@@ -12,6 +12,7 @@ from explorer.layout import page_setup
 from explorer.plain import plain
 from explorer.widgets import show_image
 from vae_core.errors import VAECoreError
+from vae_core.manifold import LATENT_SQUARE
 
 act = page_setup("Class gallery", "우리 반 갤러리")
 
@@ -48,7 +49,7 @@ def _on_key() -> None:
 @st.cache_data(max_entries=256, show_spinner=False)
 def thumbnail(path: str, mtime_ns: int):
     ckpt = state._load_file(path, mtime_ns)
-    mosaic, _, _ = state.cached_manifold(f"{path}@{mtime_ns}", ckpt, 10, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+    mosaic, _, _ = state.cached_manifold(f"{path}@{mtime_ns}", ckpt, 10, "icdf", *LATENT_SQUARE, ())
     return mosaic
 
 

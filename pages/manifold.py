@@ -4,7 +4,7 @@ from explorer import links, session, state
 from explorer.i18n import tr
 from explorer.layout import figure_height, hidden, main_figure, page_setup, presenting
 from explorer.plain import shown
-from explorer.widgets import cached_manifold_figure, cached_png
+from explorer.widgets import manifold_figure_of, manifold_png
 from vae_core.errors import VAECoreError
 from vae_core.manifold import LATENT_SQUARE, MAX_GRID, data_range
 
@@ -96,7 +96,7 @@ def grid_view() -> None:
         st.error(tr("This grid cannot be drawn: ", "이 격자는 그릴 수 없습니다: ") + shown(exc))
         return
     grid = (n, spacing, tuple(lo), tuple(hi), rest)
-    fig = cached_manifold_figure(act, grid, mosaic, z1, z2, spacing, overlay, mu, labels, presenting())
+    fig = manifold_figure_of(act, grid, overlay, presenting())
     with figure_box or main_figure():
         st.plotly_chart(fig, width="stretch", height=figure_height(), key="manifold_chart")
     if presenting():
@@ -104,7 +104,7 @@ def grid_view() -> None:
     scale = max(1, 840 // mosaic.shape[0])
     st.download_button(
         tr("Download PNG", "PNG 내려받기"),
-        cached_png((act.key, *grid), mosaic, scale),
+        manifold_png(act, grid, scale),
         file_name=f"{act.ref.name}-manifold-{n}x{n}.png",
         mime="image/png",
         key="manifold_download",

@@ -8,11 +8,11 @@ from explorer import heavy, session, state
 from explorer.figures import kl_bar
 from explorer.i18n import tr
 from explorer.layout import main_figure, page_setup, presenting
-from explorer.shared import shared
+from explorer.shared import of_model, shared
 from explorer.sidebar import model_label
 from explorer.widgets import show_image
 from vae_core.evaluate import ACTIVE_KL_NATS, evaluate
-from vae_core.manifold import decode_images, legible_tile, png_bytes
+from vae_core.manifold import LATENT_SQUARE, decode_images, legible_tile, png_bytes
 
 act = page_setup("Samples and metrics", "샘플과 지표")
 
@@ -20,22 +20,28 @@ ckpt = act.ckpt
 st.title(tr("Samples and metrics", "샘플과 지표"))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def sample_metrics(key: str, _ckpt, k: int, n: int) -> dict:
-    x = _ckpt.sample_x()[:n]
-    params = sum(p.numel() for p in _ckpt.model.parameters())
+def _sample_metrics(ckpt, k: int, n: int) -> dict:
+    x = ckpt.sample_x()[:n]
+    params = sum(p.numel() for p in ckpt.model.parameters())
     with heavy.turn():  # a few heavy computations at once per server; the others wait
         t0 = time.perf_counter()
-        out = evaluate(_ckpt.model, x, k=k).as_dict()
+        out = evaluate(ckpt.model, x, k=k).as_dict()
         heavy.record("iw", len(x) * k, params, time.perf_counter() - t0)
     return out
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def prior_samples(key: str, _ckpt, n: int, seed: int) -> np.ndarray:
+def sample_metrics(key: str, ckpt, k: int, n: int) -> dict:
+    return of_model(key, ckpt, _sample_metrics, k, n)
+
+
+def _prior_samples(ckpt, n: int, seed: int) -> np.ndarray:
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n * n, _ckpt.config.latent_dim, generator=g)  # z ~ p(z) = N(0, I)
-    return legible_tile(decode_images(_ckpt.model, z), n, gap=True)  # 8x8 digits enlarged, with gaps
+    z = torch.randn(n * n, ckpt.config.latent_dim, generator=g)  # z ~ p(z) = N(0, I)
+    return legible_tile(decode_images(ckpt.model, z), n, gap=True)  # 8x8 digits enlarged, with gaps
+
+
+def prior_samples(key: str, ckpt, n: int, seed: int) -> np.ndarray:
+    return of_model(key, ckpt, _prior_samples, n, seed)
 
 
 def metrics_panel(act: state.Active, prefix: str, k: int) -> dict | None:
@@ -205,6 +211,6 @@ for i, col in enumerate(cols):
                 z=other.ckpt.config.latent_dim,
             )
         )
-        mosaic, _, _ = state.cached_manifold(other.key, other.ckpt, 15, "icdf", (-3.0, -3.0), (3.0, 3.0), ())
+        mosaic, _, _ = state.cached_manifold(other.key, other.ckpt, 15, "icdf", *LATENT_SQUARE, ())
         show_image(mosaic, tr("manifold (inverse-CDF grid)", "매니폴드 (역 CDF 격자)"), 420)
         metrics_panel(other, f"cmp{i}", min(k, 100))

@@ -135,3 +135,11 @@ def test_any_query_string_parses(text):
 def test_numbers_survive_the_round_trip(z, n, pick):
     view = {"z": tuple(round(v, 4) for v in z), "n": n, "pick": pick}
     assert address.parse(parse_qs(address.query_string(view))) == (view, [])
+
+
+def test_docs_list_every_parameter_and_every_hide_name():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "links.md").read_text(encoding="utf-8")
+    missing = [n for n in [p.name for p in address.PARAMS] + list(address.HIDEABLE) if f"| `{n}` |" not in text]
+    assert not missing, missing

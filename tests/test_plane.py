@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from explorer.latent_plane import (
     PLAIN_WIDGETS_ENV,
     decode_like_the_browser,
+    encode_blob,
     float16_decoder,
-    model_blob,
     parse_commit,
     weight_bytes,
 )
@@ -67,7 +67,7 @@ def test_a_28x28_model_sends_at_most_1_2_mb_of_weights(name):
     ckpt = shipped(name)
     assert weight_bytes(ckpt) <= 1_200_000
     mu, logvar = (t.numpy() for t in encode(ckpt.model, ckpt.sample_x()))
-    blob = model_blob.__wrapped__(f"{name}@0", ckpt, mu, logvar, ckpt.sample_labels.numpy())
+    blob = encode_blob(f"{name}@0", ckpt, mu, logvar, ckpt.sample_labels.numpy())
     assert len(blob) <= 1_200_000 + 2000 * 9 + 2000  # the points travel with it: 2 B per value
     head, arrays = parse_blob(blob)
     assert head["model_key"] == f"{name}@0" and head["latent_dim"] == 2 and head["shape"] == [1, 28, 28]
