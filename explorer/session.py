@@ -335,7 +335,7 @@ ADDRESS_IGNORED = Key(
     "address_ignored", list, None, "Names of the link's parameters that were not used (one notice, then cleared)."
 )
 ADDRESS_WRITER = Family(
-    "address_{}", object, "The address writer's component state, one per place it is mounted.", widget=True
+    "address_writer.{}", object, "The address writer's component state, one per place it is mounted.", widget=True
 )
 ADDRESS_SEQ = Key("address_seq", int, 0, "How many times this session wrote its address (the last write wins).")
 ADDRESS_TAG = Key("address_tag", str, None, "A random tag of this session, so a new session's writes start over.")
