@@ -2,7 +2,7 @@
 a real page with settings the address accepts, and a mistake names the file, the step and the field."""
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 from explorer import address, lessons
@@ -45,7 +45,7 @@ TITLE = 'title.en = "T"\ntitle.ko = "제목"\n'
         (TITLE + GOOD_STEP + 'question.en = "q"\n', "step 1, field 'question.ko'"),
         ("title = {", "not valid TOML"),
     ],
-    ids=lambda v: str(abs(hash(v)) % 1000),
+    ids=[f"mistake{i}" for i in range(9)],
 )
 def test_a_mistake_is_named_by_file_step_and_field(tmp_path, text, message):
     path = tmp_path / "bad.toml"

@@ -2,7 +2,7 @@
 one gives one notice and the default view, and the view on screen is what a link would carry."""
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
 HOSTILE = [
