@@ -12,9 +12,10 @@ from browser import chromium, chromium_missing_reason, shots_dir, streamlit_serv
 from explorer import lessons
 
 pytestmark = [pytest.mark.browser]
-# Written at the session's deadline on a machine at load 15-18, where it timed out waiting for the first
-# page; never run green yet. Run `pytest tests/test_links_browser.py` on a quiet machine, fix, drop this.
-pytestmark.append(pytest.mark.skip(reason="links browser tests not yet run green (see the comment above)"))
+# The two tests marked NOT_YET were written at the session's deadline on a machine at load 15-18, where
+# the first timed out waiting for its first page; they have not run green yet. Run them on a quiet
+# machine, fix what fails, and drop the mark. (The hostile-address and screenshot tests pass.)
+NOT_YET = pytest.mark.skip(reason="not yet run green (see the comment at the top of the file)")
 REASON = chromium_missing_reason()
 if REASON:
     pytestmark.append(pytest.mark.skip(reason=REASON))
@@ -110,6 +111,7 @@ def _set_by_hand(browser, server):
     return manifold, box, walk, z
 
 
+@NOT_YET
 def test_a_view_set_by_hand_opens_on_a_fresh_server(tmp_path):
     with chromium() as browser:
         with streamlit_server() as (server, _, _):
@@ -180,6 +182,7 @@ def test_hostile_addresses_give_one_notice_and_the_default_view(server, browser)
     ctx.close()
 
 
+@NOT_YET
 @pytest.mark.parametrize("name", lessons.names())
 def test_every_lesson_step_opens_by_its_link_in_both_languages(server, browser, name):
     lesson = lessons.load(lessons.LESSONS_DIR / f"{name}.toml", lessons.page_paths())
