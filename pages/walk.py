@@ -30,16 +30,9 @@ def _to_origin() -> None:
 def plane_view() -> None:
     plane.latent_plane(PLANE, act.key, ckpt, mu, logvar, labels, hide=session.HIDE.get())
     links.write_address("walk", "walk")
-    z = plane.get_z(PLANE)
-    left, right = st.columns([3, 1])
-    left.caption(
-        tr(
-            "Python holds z = ({z}): it follows the plane when you let go.",
-            "서버의 z = ({z}): 손을 떼면 평면을 따라갑니다.",
-            z=", ".join(f"{v:.2f}" for v in z),
-        )
-    )
-    right.button(tr("Back to the origin", "원점으로"), key="walk_origin", on_click=_to_origin)
+    # One z on screen: the plane's readout. The server's copy goes into the address (Share this view),
+    # not into a second readout that lags a drag or, after a failover, disagrees until the next click.
+    st.button(tr("Back to the origin", "원점으로"), key="walk_origin", on_click=_to_origin)
     test_image_details(ckpt, mu, logvar, labels, plane.get_pick(PLANE))
 
 

@@ -67,9 +67,21 @@ def open_walk(page, server):
 
 
 def server_z(page) -> str:
-    """The z Python holds, as the page prints it."""
-    text = page.get_by_text("Python holds z = (").inner_text()
-    return text.split("(", 1)[1].split(")", 1)[0]
+    """The server's z, as the page writes it into the address (?z=...), to two decimals."""
+    from urllib.parse import parse_qs, urlparse
+
+    z = parse_qs(urlparse(page.url).query).get("z", ["0,0"])[0]
+    return fmt(float(v) for v in z.split(","))
+
+
+def wait_server_z(page, z: str, timeout: float = 20.0) -> None:
+    """Wait until the server holds z (formatted as fmt does): its address shows it."""
+    import time
+
+    end = time.monotonic() + timeout
+    while server_z(page) != z:
+        assert time.monotonic() < end, f"the server's z is ({server_z(page)}), not ({z})"
+        page.wait_for_timeout(100)
 
 
 def fmt(z) -> str:
@@ -120,7 +132,7 @@ def test_click_on_a_test_point_moves_the_one_z_and_python_follows(server, page):
     page.get_by_text(f"Test image #{i}", exact=True).wait_for(timeout=20_000)
     wait_idle(page)
     assert np.allclose(api("getZ()"), z, atol=1e-6)  # the rerun did not pull z elsewhere
-    assert server_z(page) == fmt(z)
+    wait_server_z(page, fmt(z))
     assert script_runs(page) >= 1
 
 
@@ -154,7 +166,7 @@ def test_dragging_runs_no_script_until_release_then_python_has_the_z(server, pag
     page.mouse.up()
     z = api("getZ()")
     assert z[0] > 0.5 and z[1] < 0
-    page.get_by_text(f"Python holds z = ({fmt(z)})").wait_for(timeout=20_000)
+    wait_server_z(page, fmt(z))
     assert script_runs(page) >= 1
 
 
@@ -171,7 +183,7 @@ def test_a_slider_moves_the_crosshair(server, page):
     size = api("canvasSize()")["css"]
     assert after[0] - before[0] > 0.02 * size  # it moved right, on the canvas
     assert after[1] == pytest.approx(before[1], abs=0.5)
-    page.get_by_text(f"Python holds z = ({fmt(z)})").wait_for(timeout=20_000)
+    wait_server_z(page, fmt(z))
 
 
 def test_python_sets_z_and_the_plane_follows(server, page):
@@ -180,7 +192,7 @@ def test_python_sets_z_and_the_plane_follows(server, page):
     slider.focus()
     for _ in range(30):
         page.keyboard.press("ArrowLeft")
-    page.get_by_text("Python holds z = (0.00, -0.30)").wait_for(timeout=20_000)
+    wait_server_z(page, "0.00, -0.30")
     wait_idle(page)
     page.get_by_role("button", name="Back to the origin").click()
     page.wait_for_function(f"() => window.__latentPlanes['{WALK}'].getZ()[1] === 0", timeout=20_000)
@@ -202,7 +214,7 @@ def test_a_path_animates_and_its_frame_strip_follows(server, page):
     page.locator(".vp-play").click()  # pause: the z where it stopped goes to Python
     z = api("getZ()")
     assert not api("playing()")
-    page.get_by_text(f"Python holds z = ({fmt(z)})").wait_for(timeout=20_000)
+    wait_server_z(page, fmt(z))
 
 
 def _draw_a_one(page):
