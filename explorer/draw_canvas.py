@@ -14,10 +14,14 @@ from vae_core.images import MAX_IMAGE_BYTES
 from .i18n import tr
 
 PREFIX = "data:image/png;base64,"
+SIZE = 280  # the canvas's side in pixels
+# The pen's width in canvas pixels: a digit drawn over half to two thirds of the canvas comes out with
+# MNIST's median stroke (about 2.5 of 28 pixels); vae_core.images.restroke corrects the rest.
+PEN = 20
 
-_HTML = """
+_HTML = f"""
 <div class="draw">
-  <canvas width="280" height="280"></canvas>
+  <canvas width="{SIZE}" height="{SIZE}"></canvas>
   <button type="button"></button>
 </div>
 """
@@ -26,7 +30,9 @@ _CSS = """
 .draw canvas { border: 1px solid #ccc; background: #fff; cursor: crosshair; touch-action: none; }
 .draw button { font: inherit; padding: 2px 12px; }
 """
-_JS = """
+_JS = (
+    f"const PEN = {PEN};\n"
+    + """
 export default function (component) {
   const { setStateValue, parentElement, data } = component;
   const canvas = parentElement.querySelector(".draw canvas");
@@ -39,7 +45,7 @@ export default function (component) {
   const ctx = canvas.getContext("2d");
   const clear = () => { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height); };
   clear();
-  ctx.strokeStyle = "#000"; ctx.lineWidth = 20; ctx.lineCap = "round"; ctx.lineJoin = "round";
+  ctx.strokeStyle = "#000"; ctx.lineWidth = PEN; ctx.lineCap = "round"; ctx.lineJoin = "round";
   let drawing = false;
   const at = (e) => { const r = canvas.getBoundingClientRect();
     return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height]; };
@@ -52,6 +58,7 @@ export default function (component) {
   button.addEventListener("click", () => { clear(); setStateValue("png", null); });
 }
 """
+)
 _component = st.components.v2.component("vae_draw_canvas", html=_HTML, css=_CSS, js=_JS)
 
 

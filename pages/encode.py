@@ -86,7 +86,7 @@ def read_image() -> torch.Tensor | None:
                 )
             )
             return None
-        x = image_bytes_to_input(data, cfg.input_shape, polarity, dataset)
+        x = image_bytes_to_input(data, cfg.input_shape, polarity, dataset, drawing=mode == "draw")
     except VAECoreError as exc:
         st.error(tr("This image could not be used: ", "이 이미지는 쓸 수 없습니다: ") + shown(f"{name or ''}: {exc}"))
         return None

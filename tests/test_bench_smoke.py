@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser import chromium_missing_reason
+from helpers import MNIST_10K
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +53,15 @@ def test_decode_latency_smoke():
 
     r = decode_latency.main(["--repeats", "4", "--grid", "5", "--n-encode", "50"])
     assert r["single_z_decode_to_uint8"]["n"] == 4 and r["grid_5x5_decode_and_tile"]["median_ms"] > 0
+
+
+def test_drawings_smoke():
+    from bench import drawings
+
+    if not MNIST_10K.exists() or not Path("/usr/share/datasets/fashion-mnist").exists():
+        pytest.skip("needs the MNIST subset and Fashion-MNIST files")
+    r = drawings.main(["--n", "4"])
+    assert set(r["mnist_traced"]) == {"before", "now"} and r["fashion_traced"]["now"]["pixel_abs_error_mean"] >= 0
 
 
 @pytest.mark.slow

@@ -21,7 +21,9 @@ class DatasetInfo:
     n_train: int  # images in the full training split
     n_test: int  # images in the full test split
     levels: int  # pixel values in the files are k / levels, k = 0..levels (digits: 16, 8-bit: 255)
-    content_fit: float  # share of the frame the content fills (for converting user images)
+    content_fit: float  # share of the frame the content's longer side fills (for converting user images)
+    centre: str = "box"  # how content is placed: "mass" (centre of mass, as MNIST) or "box" (its box's centre)
+    stroke_width: tuple[float, float] | None = None  # strokes' widths in pixels (10th, 90th percentile)
     torchvision_name: str | None = None  # IDX datasets: torchvision's class (and folder) name
     search_dirs: tuple[str, ...] = ()  # system folders that may hold the files, after the user's
     how_to_get: str = ""  # what to do when the files are missing
@@ -74,6 +76,8 @@ DATASETS: dict[str, DatasetInfo] = {
             n_test=10000,
             levels=255,
             content_fit=20 / 28,  # digits in a 20x20 box of 28x28
+            centre="mass",  # "centered in a 28x28 image by computing the center of mass of the pixels"
+            stroke_width=(1.8, 3.6),  # measured on the test images (tests/test_drawings.py checks it)
             torchvision_name="MNIST",
             search_dirs=("/usr/share/datasets/mnist",),
             how_to_get=_online_or_folder("MNIST"),
