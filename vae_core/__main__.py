@@ -1,4 +1,4 @@
-"""Command line: `python -m vae_core train|eval|manifold|estimators|paper ...` (see --help of each)."""
+"""Command line: `python -m vae_core train|sweep|eval|manifold|estimators|paper ...` (see --help of each)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .errors import VAECoreError
 def _parser() -> argparse.ArgumentParser:
     from .datasets import NAMES
     from .pipeline import DEFAULT_EVAL_IMAGES, DEFAULT_EVAL_K, FULL_EVAL_K
-    from .settings import add_arguments
+    from .settings import add_arguments, add_sweep_arguments
 
     p = argparse.ArgumentParser(prog="python -m vae_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -42,6 +42,22 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the full evaluation: k={FULL_EVAL_K} on every test image (overrides --eval-k and --eval-n)",
     )
     tr.add_argument("--sample-size", type=int, default=2000, help="test images stored in the checkpoint")
+
+    sw = sub.add_parser(
+        "sweep",
+        help="train many models of one architecture as one batched job (a class experiment)",
+        description="Train one model per combination of the swept values, as one batched job, and write a "
+        "checkpoint per model and results.csv / results.json. A swept setting takes values separated by "
+        "commas (--beta 0.5,1,2); every combination is trained. Settings that change shapes "
+        "(hidden, latent size, batch size, L) take one value.",
+    )
+    sw.add_argument("--dataset", required=True, choices=NAMES)
+    sw.add_argument("--out", required=True, help="folder to write the checkpoints and results into")
+    sw.add_argument("--data-dir", help="folder with the dataset's raw IDX files")
+    add_sweep_arguments(sw)
+    sw.add_argument("--eval-k", type=int, default=0, help="importance samples for each model's IW estimate (0: none)")
+    sw.add_argument("--eval-n", type=int, default=DEFAULT_EVAL_IMAGES, help="test images for the IW estimate")
+    sw.add_argument("--sample-size", type=int, default=2000, help="test images stored in each checkpoint")
 
     ev = sub.add_parser("eval", help="test ELBO and importance-weighted log-likelihood of a checkpoint")
     ev.add_argument("path")
@@ -181,6 +197,58 @@ def cmd_train(a: argparse.Namespace) -> int:
             if metrics["iw_n_test"] < metrics["n_test"] or metrics["k"] < FULL_EVAL_K:
                 print(f"  (the full evaluation: --full-eval, or later: python -m vae_core eval {a.out})")
     print(f"saved {ckpt_path}")
+    return 0
+
+
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from .batched import Member, parse_sweep, train_batched
+    from .data import load_dataset
+    from .settings import build_configs, sweep_texts_from_args, values_from_args
+    from .sweep import write_results
+    from .train import resolve_device
+
+    fixed = values_from_args(a)
+    grid = parse_sweep(sweep_texts_from_args(a))  # refuse bad values before loading data
+    if a.eval_k < 0 or a.eval_n < 0 or a.sample_size < 0:
+        raise VAECoreError("--eval-k, --eval-n and --sample-size must be >= 0")
+    members = []
+    for point in grid:
+        values = {k: v for k, v in {**fixed, **point}.items() if k != "n_train"}
+        members.append(Member(*build_configs(a.dataset, values), n_train=point.get("n_train")))
+    device = resolve_device(members[0].train.device)
+    if device.type == "cuda":
+        import torch
+
+        torch.set_float32_matmul_precision("high")  # TF32: this process is ours to configure
+    data = load_dataset(a.dataset, a.data_dir)
+    print(f"{data.name}: {len(members)} models as one batched job on {device}", file=sys.stderr)
+    done = [0]
+
+    def on_epoch(i, r):
+        if r.epoch == r.epochs:
+            done[0] += 1
+            print(f"model {i:3d} done: test -elbo {-r.test['elbo']:8.2f} ({done[0]}/{len(members)})", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    results = train_batched(members, data, on_epoch)
+    seconds = time.perf_counter() - t0
+    print(f"trained {len(members)} models in {seconds:.1f} s; scoring and saving ...", file=sys.stderr)
+    table = write_results(
+        a.out,
+        results,
+        data,
+        swept=[k for k in (grid[0] if grid else {})],
+        command="python -m vae_core " + " ".join(sys.argv[1:]),
+        eval_k=a.eval_k,
+        eval_images=a.eval_n or None,
+        sample_size=a.sample_size,
+        train_seconds=seconds,
+    )
+    for row in table["members"]:
+        elbo = "-" if row["test_elbo"] is None else f"{row['test_elbo']:.2f}"
+        swept = " ".join(f"{k}={row[k]}" for k in table["swept"])
+        print(f"{row['index']:3d} {row['status']:8s} test ELBO {elbo:>8s}  {swept}")
+    print(f"wrote {len(table['members'])} rows to {a.out}/results.csv and results.json")
     return 0
 
 
@@ -372,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     handler = {
         "train": cmd_train,
+        "sweep": cmd_sweep,
         "eval": cmd_eval,
         "manifold": cmd_manifold,
         "estimators": cmd_estimators,

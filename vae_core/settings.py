@@ -85,10 +85,12 @@ def _arg_type(s: Setting):
     return convert
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One option per user setting. Defaults are None, so that the dataset's defaults apply
-    (values_from_args returns only what was given)."""
+def add_arguments(parser: argparse.ArgumentParser, skip: frozenset[str] = frozenset()) -> None:
+    """One option per user setting (but those in `skip`). Defaults are None, so that the dataset's
+    defaults apply (values_from_args returns only what was given)."""
     for s in user_settings().values():
+        if s.name in skip:
+            continue
         default = s.default if s.kind != "ints" else ",".join(map(str, s.default))
         text = f"{s.spec.help} (default: {default}, or the dataset's)"
         if s.kind == "bool":
@@ -100,3 +102,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def values_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line (those left out are not in the result)."""
     return {n: getattr(ns, n) for n in user_settings() if getattr(ns, n, None) is not None}
+
+
+SWEEP_ALIASES = {"seed": "--seeds"}  # the plural reads better for a list; --seed works too
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sweep command's options: every sweepable setting takes values separated by commas (the
+    values are checked by vae_core.batched.parse_sweep); the others take one value, as in train."""
+    from .batched import sweepable_settings
+
+    sweepable = sweepable_settings()
+    for s in user_settings().values():
+        if s.name not in sweepable:
+            continue
+        flags = [s.flag] + ([SWEEP_ALIASES[s.name]] if s.name in SWEEP_ALIASES else [])
+        parser.add_argument(
+            *flags,
+            dest="sweep_" + s.name,
+            default=None,
+            metavar="V[,V...]",
+            help=f"{s.spec.help}; one value or several",
+        )
+    parser.add_argument(
+        "--n-train", dest="sweep_n_train", default=None, metavar="N[,N...]", help="train on the first N training images"
+    )
+    add_arguments(parser, skip=frozenset(sweepable))
+
+
+def sweep_texts_from_args(ns: argparse.Namespace) -> dict[str, str]:
+    """The swept settings given on the command line: name -> the text of their values."""
+    return {k[len("sweep_") :]: v for k, v in vars(ns).items() if k.startswith("sweep_") and v is not None}
