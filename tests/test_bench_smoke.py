@@ -217,3 +217,14 @@ def test_gallery_quota_smoke(models_dir):
     assert r["pinned_kept"] and r["shipped_untouched"] and r["newest_kept"]
     assert r["kept_models"] == ["run-000", "run-002"]  # the pinned one and the one just saved (run-001 evicted)
     assert models.MODELS_DIR == models_dir and "VAE_EXPLORER_GRACE_HOURS" not in os.environ  # left as it was
+
+
+def test_batched_train_smoke():
+    from bench import batched_train
+
+    r = batched_train.main(
+        ["--models", "2", "--epochs", "1", "--n-train", "64", "--scaling", "1", "--gradient-steps", "2"]
+    )
+    assert r["batched"]["statuses"] == ["done", "done"] and len(r["alone_two_at_a_time"]["test_elbo"]) == 2
+    assert r["max_abs_elbo_difference"] < 1.0 and r["scaling"][1]["seconds"] > 0
+    assert r["gradient"]["vmap"]["median_ms"] > 0
