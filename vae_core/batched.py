@@ -398,6 +398,8 @@ def _train_group(members: list[Member], data: Dataset, callback: BatchedCallback
     # each step draws a multiple of 16 values (torch fills normals in blocks of 16; the
     # equivalence test covers this path).
     pre_draw = device.type == "cpu" and (n_l * batch * latent) % 16 == 0
+    draws = not members[0].model.autoencoder  # an autoencoder draws no eps (z = mu), alone or here
+    pre_draw = pre_draw and draws
     flush = device.type == "cpu"
 
     t_start = time.perf_counter()
@@ -453,6 +455,8 @@ def _train_group(members: list[Member], data: Dataset, callback: BatchedCallback
                 xb = torch.stack([src[idx[i]] for i, src in enumerate(sources)])
             if pre_draw:
                 eps = eps_all[:, s]  # (M, L, B, d)
+            elif not draws:
+                eps = torch.zeros(n_members, n_l, batch, latent, device=device)
             else:
                 eps = torch.stack(
                     [
