@@ -12,9 +12,12 @@ from browser import chromium, chromium_missing_reason, shots_dir, streamlit_serv
 from explorer import lessons
 
 pytestmark = [pytest.mark.browser]
-# The two tests marked NOT_YET were written at the session's deadline on a machine at load 15-18, where
-# the first timed out waiting for its first page; they have not run green yet. Run them on a quiet
-# machine, fix what fails, and drop the mark. (The hostile-address and screenshot tests pass.)
+# The two tests marked NOT_YET have not run green yet (written at the session's deadline, on a machine
+# at load 15-18). Where they stand: the hand-set view test gets through Manifold, the Share dialog, the
+# model picker and the point click, then times out waiting for the path's values (pick=7, path=line, ...)
+# in the address; the same steps without the picker switch write them (a standalone probe), so suspect
+# the Walk page's reset of z on a model change racing the click. The lesson-step test has not been run.
+# Fix, then drop the mark. (The hostile-address and screenshot tests pass.)
 NOT_YET = pytest.mark.skip(reason="not yet run green (see the comment at the top of the file)")
 REASON = chromium_missing_reason()
 if REASON:
@@ -62,7 +65,7 @@ def _set_by_hand(browser, server):
     _open(pg, f"{server}/manifold")
     pg.get_by_text("한국어", exact=True).click()
     wait_idle(pg)
-    pg.locator('[data-testid="stSlider"] [role="slider"]').first.focus()
+    pg.locator('[data-testid="stSlider"] input[type=range]').first.focus()
     for _ in range(5):
         pg.keyboard.press("ArrowRight")
     wait_idle(pg)
@@ -84,6 +87,8 @@ def _set_by_hand(browser, server):
     pg.get_by_role("option", name=re.compile(r"^digits \(")).click()
     wait_idle(pg)
     _settled(pg, {"model": "digits"})
+    pg.wait_for_timeout(1500)  # the plane takes the new model (and its reset z) before the click
+    wait_idle(pg)
     _plane(pg)
     x, y = pg.evaluate(f"() => {PLANE}.pointClient(7)")
     pg.mouse.click(x, y)
@@ -93,7 +98,7 @@ def _set_by_hand(browser, server):
     path = pg.locator(".vp-path")
     path.locator("select").select_option("line")
     for field, value in (("from #", "7"), ("to #", "12"), ("frames", "20"), ("frames/s", "9")):
-        box_ = path.locator("label.vp-num", has_text=field).locator("input")
+        box_ = path.get_by_role("spinbutton", name=field.replace(" #", " #"), exact=True)
         box_.fill(value)
         box_.dispatch_event("change")
     path.locator("label.vp-check input").uncheck()
@@ -122,7 +127,7 @@ def test_a_view_set_by_hand_opens_on_a_fresh_server(tmp_path):
             ctx, pg = _page(browser)
             _open(pg, manifold.replace(manifold.split("/manifold")[0], fresh))
             assert pg.locator("h1").first.inner_text() == "학습된 매니폴드"
-            assert pg.locator('[data-testid="stSlider"] [role="slider"]').first.get_attribute("aria-valuenow") == "25"
+            assert pg.locator('[data-testid="stSlider"] input[type=range]').first.input_value() == "25"
             assert pg.locator('.st-key-manifold_spacing input[type="radio"]').nth(1).is_checked()
             assert not pg.locator(".st-key-manifold_overlay input").is_checked()
             assert [pg.locator(f".st-key-lin_z{k} input").input_value() for k in ("1lo", "1hi", "2lo", "2hi")] == box
@@ -135,7 +140,7 @@ def test_a_view_set_by_hand_opens_on_a_fresh_server(tmp_path):
             path = pg.locator(".vp-path")
             assert path.locator("select").input_value() == "line"
             values = [
-                path.locator("label.vp-num", has_text=f).locator("input").input_value()
+                path.get_by_role("spinbutton", name=f, exact=True).input_value()
                 for f in ("from #", "to #", "frames", "frames/s")
             ]
             assert values == ["7", "12", "20", "9"] and not path.locator("label.vp-check input").is_checked()
