@@ -265,7 +265,8 @@ class Plane {
       // A link (or a lesson step) set the path and the layers: take them as the plane's own.
       this.viewRev = data.view_rev;
       const p0 = data.path0 || {};
-      for (const k of ["kind", "from", "to", "radius", "frames", "fps", "loop"]) if (p0[k] !== undefined) this.path[k] = p0[k];
+      for (const k of ["kind", "from", "to", "radius", "frames", "fps", "loop"])
+        if (p0[k] !== undefined) this.path[k] = p0[k];
       this.path.center = null;
       this.showGrid = !!data.grid0;
       this.gridBox.checked = this.showGrid;
