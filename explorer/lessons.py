@@ -16,6 +16,7 @@ from pathlib import Path
 import tomllib
 
 from . import address
+from .plain import plain
 
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 MAX_LESSON_BYTES = 200_000
@@ -204,14 +205,16 @@ def lesson_bar(page: str) -> None:
 
     error = session.LESSON_ERROR.pop()
     if error is not None:
-        st.error(tr("This lesson cannot be opened: ", "이 수업을 열 수 없습니다: ") + error, icon=":material/school:")
+        st.error(
+            tr("This lesson cannot be opened: ", "이 수업을 열 수 없습니다: ") + plain(error), icon=":material/school:"
+        )
     name = session.LESSON.get()
     if name is None:
         return
     try:
         lesson = get(name)
     except LessonError as exc:
-        st.error(tr("This lesson cannot be opened: ", "이 수업을 열 수 없습니다: ") + str(exc))
+        st.error(tr("This lesson cannot be opened: ", "이 수업을 열 수 없습니다: ") + plain(str(exc)))
         _leave()
         return
     k = min(max(session.LESSON_STEP.get(), 1), len(lesson.steps))
@@ -272,7 +275,7 @@ def lesson_list() -> None:
         try:
             lesson = get(name)
         except LessonError as exc:
-            st.error(tr("This lesson cannot be opened: ", "이 수업을 열 수 없습니다: ") + str(exc))
+            st.error(tr("This lesson cannot be opened: ", "이 수업을 열 수 없습니다: ") + plain(str(exc)))
             continue
         title = lesson.title[1] if ko else lesson.title[0]
         steps = [s.title[1] if ko else s.title[0] for s in lesson.steps]
